@@ -1,0 +1,43 @@
+# commitbench — see README.md. Every target works on a fresh machine with Go.
+GO        ?= go
+BIN       := bin/commitbench
+WORKLOAD  ?= workloads/quick.yaml
+BROKER    ?=
+RESULTS   ?= results
+BENCHFLAGS ?=
+broker_flag := $(if $(BROKER),--broker $(BROKER),)
+
+.PHONY: all build bench test test-short lint plots report gate clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/commitbench
+
+# The quick default sweep on the embedded broker; ends with the table,
+# the plots and the report of the run (results/latest).
+bench: build
+	$(BIN) run $(broker_flag) --results $(RESULTS) $(BENCHFLAGS) $(WORKLOAD)
+	$(BIN) plot $(RESULTS)/latest
+	$(BIN) report $(RESULTS)/latest
+
+plots: build
+	$(BIN) plot $(RESULTS)/latest
+
+report: build
+	$(BIN) report $(RESULTS)/latest
+
+gate: build
+	$(BIN) gate --baseline $(RESULTS)/baseline --current $(RESULTS)/latest $(if $(wildcard $(RESULTS)/baseline/gates.yaml),--config $(RESULTS)/baseline/gates.yaml,)
+
+# The whole suite under the race detector: real worker processes are
+# started and SIGKILLed, so it takes a minute or two.
+test:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,105 @@
+// Package results is the stream a run produces: one Result per point as a
+// JSON line, written so that an interrupted run keeps every finished point
+// and never leaves a torn line, read back for export, plots, reports and
+// gates.
+package results
+
+import (
+	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/metrics"
+	"github.com/commitbench/commitbench/bench/spec"
+)
+
+// SchemaVersion is bumped when a field changes meaning.
+const SchemaVersion = 1
+
+// Result is one point's measurement. Every figure carries its unit in its
+// name; times are wall-clock on the machine that ran it.
+type Result struct {
+	SchemaVersion int    `json:"schema_version"`
+	RunID         string `json:"run_id"`
+	// Key identifies the cell (workload/strategy/interval) across
+	// repetitions; Repetition counts from 1.
+	Key        string `json:"key"`
+	Workload   string `json:"workload"`
+	Strategy   string `json:"strategy"`
+	Guarantee  string `json:"guarantee"`
+	Repetition int    `json:"repetition"`
+	// IntervalKind is count, time, hybrid, or empty for none.
+	IntervalKind       string  `json:"interval_kind"`
+	CommitEveryRecords int64   `json:"commit_every_records"`
+	CommitEveryMs      float64 `json:"commit_every_ms"`
+
+	Topic      spec.Topic      `json:"topic"`
+	Processing spec.Processing `json:"processing"`
+	Client     spec.Client     `json:"client"`
+	Crashes    spec.Crashes    `json:"crash_plan"`
+
+	Broker broker.Description `json:"broker"`
+	Env    Env                `json:"env"`
+
+	StartedAt  string `json:"started_at"`
+	FinishedAt string `json:"finished_at"`
+
+	Throughput Throughput `json:"throughput"`
+	Crash      *Crash     `json:"crash,omitempty"`
+	// Violations lists every breach of the strategy's claim that the
+	// ledger found (loss under at-least-once, replay above its bound, …).
+	Violations []string `json:"violations"`
+}
+
+// Env is the machine and software that produced a result.
+type Env struct {
+	Commitbench string `json:"commitbench_version"`
+	GoVersion   string `json:"go_version"`
+	FranzGo     string `json:"franz_go_version"`
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	CPUs        int    `json:"cpus"`
+}
+
+// Throughput is the crash-free phase: one worker consumes the whole topic.
+type Throughput struct {
+	Records         int64   `json:"records"`
+	WarmupRecords   int64   `json:"warmup_records"`
+	MeasuredRecords int64   `json:"measured_records"`
+	MeasuredSeconds float64 `json:"measured_s"`
+	RecordsPerSec   float64 `json:"records_per_s"`
+	Commits         int64   `json:"commits"`
+	CommitsPerSec   float64 `json:"commits_per_s"`
+	FailedCommits   int64   `json:"failed_commits"`
+	// CommitLatency is measured around the commit call; WireCommitLatency
+	// is the OffsetCommit request on the wire (franz-go broker hook).
+	CommitLatency         metrics.Latency `json:"commit_latency"`
+	CommitLatencyHist     string          `json:"commit_latency_hist_ns"`
+	WireCommitLatency     metrics.Latency `json:"wire_commit_latency"`
+	WireCommitLatencyHist string          `json:"wire_commit_latency_hist_ns"`
+	WorkerCPUSeconds      float64         `json:"worker_cpu_s"`
+	WallSeconds           float64         `json:"wall_s"`
+	// Lost and Duplicates in a crash-free run should be 0; anything else
+	// is reported as a violation.
+	Lost       int64 `json:"lost_records"`
+	Duplicates int64 `json:"duplicate_effects"`
+}
+
+// Crash is the crash phase: the worker is SIGKILLed at planned moments and
+// replaced until the topic is consumed.
+type Crash struct {
+	Planned int `json:"planned"`
+	// Kills is how many SIGKILLs landed (a worker may finish first).
+	Kills int `json:"kills"`
+	// ReplayPerCrash: effects applied again after each kill.
+	ReplayPerCrash []int64   `json:"replay_per_crash_records"`
+	ReplayMean     float64   `json:"replay_mean_records"`
+	ReplayMax      int64     `json:"replay_max_records"`
+	ReplayBound    *int64    `json:"replay_bound_records,omitempty"`
+	LostPerCrash   []int64   `json:"lost_per_crash_records"`
+	Lost           int64     `json:"lost_records"`
+	LossBound      *int64    `json:"loss_bound_records,omitempty"`
+	Duplicates     int64     `json:"duplicate_effects"`
+	RecoveryMs     []float64 `json:"recovery_ms"`
+	RecoveryMeanMs float64   `json:"recovery_mean_ms"`
+	RecoveryMaxMs  float64   `json:"recovery_max_ms"`
+	StaticMembers  bool      `json:"static_membership"`
+	WallSeconds    float64   `json:"wall_s"`
+}

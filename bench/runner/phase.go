@@ -1,0 +1,376 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commitbench/commitbench/bench/ledger"
+	"github.com/commitbench/commitbench/bench/metrics"
+	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
+	"github.com/commitbench/commitbench/bench/wire"
+)
+
+// sample is a timestamped value from a worker (Unix ns, value).
+type sample struct{ at, v int64 }
+
+// newPhase creates the phase's shared ledger.
+func (r *Runner) newPhase(p spec.Point, name string) (*phase, error) {
+	path := filepath.Join(r.tmp, fmt.Sprintf("p%d-%s", p.Index, name))
+	l, err := ledger.Create(path, r.end)
+	if err != nil {
+		return nil, err
+	}
+	return &phase{name: name, point: p, ledger: l, path: path}, nil
+}
+
+// close unmaps and removes the phase's ledger.
+func (ph *phase) close() {
+	ph.ledger.Close()
+	os.Remove(ph.path)
+}
+
+// phase gathers what the workers of one phase report.
+type phase struct {
+	path     string
+	name     string
+	point    spec.Point
+	ledger   *ledger.Ledger
+	progress []sample // cumulative records processed, per process
+	commits  []sample // commit call latencies
+	autos    []int64  // times of kgo autocommits (no call latency)
+	wire     []sample // OffsetCommit wire latencies
+	failed   int64
+}
+
+// proc is one worker process within a phase.
+type proc struct {
+	s       *session
+	firstAt int64 // Unix ns of its first processed record, 0 before
+	doneAt  int64 // Unix ns of reaching the end, 0 before
+	starts  map[int32]int64
+	base    int64 // records processed by earlier processes of the phase
+}
+
+func (ph *phase) handle(pr *proc, f wire.Frame) error {
+	switch f.Kind {
+	case wire.Commit:
+		ph.commits = append(ph.commits, sample{f.A, f.B})
+	case wire.AutoCommit:
+		ph.autos = append(ph.autos, f.A)
+	case wire.WireCommit:
+		ph.wire = append(ph.wire, sample{f.A, f.B})
+	case wire.Progress:
+		ph.progress = append(ph.progress, sample{f.A, pr.base + f.B})
+	case wire.First:
+		pr.firstAt = f.A
+	case wire.Done:
+		pr.doneAt = f.A
+	case wire.Start:
+		pr.starts[f.Partition] = f.A
+	case wire.Failed:
+		ph.failed++
+	default:
+		return fmt.Errorf("unknown frame kind %q from worker", f.Kind)
+	}
+	return nil
+}
+
+// pump feeds a worker's frames to the phase until the worker exits. With
+// killAfter ≥ 0 it SIGKILLs the worker that long after its first record
+// and reports killed.
+func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.Duration) (killed bool, err error) {
+	stall := time.NewTimer(r.stall)
+	defer stall.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var kill *time.Timer
+	var killC <-chan time.Time
+	defer func() {
+		if kill != nil {
+			kill.Stop()
+		}
+	}()
+	// abort kills the worker and drains what it wrote before dying.
+	abort := func() error {
+		if err := pr.s.kill(); err != nil {
+			return fmt.Errorf("killing worker: %w", err)
+		}
+		for f := range pr.s.frames {
+			if err := ph.handle(pr, f); err != nil {
+				return err
+			}
+		}
+		return pr.s.wait()
+	}
+	for {
+		select {
+		case f, ok := <-pr.s.frames:
+			if !ok {
+				if err := pr.s.wait(); err != nil {
+					return false, err
+				}
+				if pr.doneAt == 0 {
+					return false, fmt.Errorf("worker exited before consuming the topic: %s", pr.s.stderr.String())
+				}
+				return false, nil
+			}
+			if err := ph.handle(pr, f); err != nil {
+				_ = abort()
+				return false, err
+			}
+			if !stall.Stop() {
+				<-stall.C
+			}
+			stall.Reset(r.stall)
+			if killAfter >= 0 && kill == nil && pr.firstAt != 0 && pr.doneAt == 0 {
+				kill = time.NewTimer(time.Until(time.Unix(0, pr.firstAt).Add(killAfter)))
+				killC = kill.C
+			}
+		case <-killC:
+			return true, abort()
+		case <-stall.C:
+			_ = abort()
+			return false, fmt.Errorf("worker sent nothing for %s (is the broker reachable and the group stable?): %s", r.stall, pr.s.stderr.String())
+		case <-ctx.Done():
+			_ = abort()
+			return false, ctx.Err()
+		case <-tick.C:
+			r.observe(Event{Point: ph.point, Phase: ph.name, Applied: lastProgress(ph.progress), Records: r.w.Topic.Records})
+		}
+	}
+}
+
+// throughput runs the crash-free phase: one worker consumes the topic. It
+// also returns how long the worker was busy, which plans the crash phase.
+func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughput, time.Duration, error) {
+	ph, err := r.newPhase(p, "tput")
+	if err != nil {
+		return results.Throughput{}, 0, err
+	}
+	defer ph.close()
+	s, err := start(ctx, r.worker, r.workerConfig(p, "tput", ph.path))
+	if err != nil {
+		return results.Throughput{}, 0, err
+	}
+	pr := &proc{s: s, starts: map[int32]int64{}}
+	began := time.Now()
+	if _, err := r.pump(ctx, ph, pr, -1); err != nil {
+		return results.Throughput{}, 0, err
+	}
+	tally := ph.ledger.Tally()
+	t := results.Throughput{
+		Records:          tally.Records,
+		WarmupRecords:    r.w.WarmupRecords,
+		FailedCommits:    ph.failed,
+		Commits:          int64(len(ph.commits) + len(ph.autos)),
+		WorkerCPUSeconds: s.cpuSeconds(),
+		WallSeconds:      time.Since(began).Seconds(),
+		Lost:             tally.Lost,
+		Duplicates:       tally.Duplicates,
+	}
+	from, to, err := steadyWindow(ph.progress, r.w.WarmupRecords)
+	if err != nil {
+		return t, 0, err
+	}
+	secs := float64(to.at-from.at) / 1e9
+	t.MeasuredRecords = to.v - from.v
+	t.MeasuredSeconds = secs
+	t.RecordsPerSec = float64(t.MeasuredRecords) / secs
+	call, wire := metrics.NewHistogram(), metrics.NewHistogram()
+	inWindow := func(ss []sample, h *hdrhistogram.Histogram) (n int64) {
+		for _, c := range ss {
+			if c.at > from.at && c.at <= to.at {
+				metrics.Record(h, time.Duration(c.v))
+				n++
+			}
+		}
+		return n
+	}
+	autos := 0
+	for _, at := range ph.autos {
+		if at > from.at && at <= to.at {
+			autos++
+		}
+	}
+	t.CommitsPerSec = float64(inWindow(ph.commits, call)+int64(autos)) / secs
+	inWindow(ph.wire, wire)
+	t.CommitLatency, t.WireCommitLatency = metrics.Summarize(call), metrics.Summarize(wire)
+	if t.CommitLatencyHist, err = metrics.Encode(call); err != nil {
+		return t, 0, err
+	}
+	if t.WireCommitLatencyHist, err = metrics.Encode(wire); err != nil {
+		return t, 0, err
+	}
+	return t, time.Duration(pr.doneAt - pr.firstAt), nil
+}
+
+// steadyWindow picks the measured window from cumulative progress samples:
+// from the first sample past the warm-up to the first sample at the final
+// count (later samples only add shutdown).
+func steadyWindow(ps []sample, warmup int64) (from, to sample, err error) {
+	if len(ps) < 2 {
+		return from, to, errors.New("too few progress samples to measure throughput: raise topic.records")
+	}
+	to = ps[len(ps)-1]
+	for i := len(ps) - 1; i >= 0 && ps[i].v == to.v; i-- {
+		to = ps[i]
+	}
+	from = ps[0]
+	for _, s := range ps {
+		if s.v >= warmup {
+			from = s
+			break
+		}
+	}
+	if to.at <= from.at || to.v <= from.v {
+		return from, to, fmt.Errorf("the run after %d warm-up records was too short to measure: raise topic.records or lower warmup_records", warmup)
+	}
+	return from, to, nil
+}
+
+// crashRec is what the crash phase knows about one kill.
+type crashRec struct {
+	killAt   time.Time
+	high     map[int32]int64 // per partition, how far the killed worker had got
+	before   ledger.Snapshot // the ledger when the killed worker started
+	after    ledger.Snapshot // the ledger when the killed worker was drained
+	recovery time.Duration   // kill → the replacement's first record; <0 if none
+	resumed  map[int32]int64 // where the replacement resumed
+}
+
+// crashes runs the crash phase: the worker is SIGKILLed at seeded random
+// moments and replaced until the topic is consumed. busy is how long one
+// worker took to consume it in the throughput phase; kills are spread over
+// that span.
+func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) (*results.Crash, error) {
+	info, _ := strategy.Lookup(p.Strategy)
+	ph, err := r.newPhase(p, "crash")
+	if err != nil {
+		return nil, err
+	}
+	defer ph.close()
+	k := r.w.Crashes.PerPoint
+	rng := rand.New(rand.NewPCG(uint64(r.w.Crashes.Seed), uint64(p.Index)))
+	slot := busy / time.Duration(k+1)
+	began := time.Now()
+	var recs []crashRec
+	var base int64
+	before := ph.ledger.Snapshot()
+	for {
+		s, err := start(ctx, r.worker, r.workerConfig(p, "crash", ph.path))
+		if err != nil {
+			return nil, err
+		}
+		pr := &proc{s: s, starts: map[int32]int64{}, base: base}
+		delay := time.Duration(-1)
+		if len(recs) < k {
+			// Uniform within the middle of a slot, so a kill lands at a
+			// random point of the commit cycle and the worker is busy.
+			delay = time.Duration(float64(slot) * (0.1 + 0.8*rng.Float64()))
+		}
+		killAt := time.Now()
+		killed, err := r.pump(ctx, ph, pr, delay)
+		if err != nil {
+			return nil, err
+		}
+		if killed {
+			killAt = time.Now()
+		}
+		if n := len(recs); n > 0 {
+			last := &recs[n-1]
+			last.resumed = pr.starts
+			last.recovery = -1
+			if pr.firstAt != 0 {
+				last.recovery = time.Unix(0, pr.firstAt).Sub(last.killAt)
+			}
+		}
+		base = lastProgress(ph.progress)
+		if !killed {
+			break
+		}
+		fmt.Fprintf(r.log, "%s rep %d: SIGKILL %d after %s of work\n", p.Key, p.Repetition, len(recs)+1, delay.Round(time.Microsecond))
+		// The killed worker had reached at least where it resumed, even
+		// in partitions where it applied nothing.
+		high := ph.ledger.High()
+		for p, o := range pr.starts {
+			high[p] = max(high[p], o)
+		}
+		after := ph.ledger.Snapshot()
+		recs = append(recs, crashRec{killAt: killAt, high: high, before: before, after: after})
+		before = after
+	}
+	tally := ph.ledger.Tally()
+	c := &results.Crash{
+		Planned:        k,
+		Kills:          len(recs),
+		ReplayPerCrash: []int64{},
+		LostPerCrash:   []int64{},
+		RecoveryMs:     []float64{},
+		Lost:           tally.Lost,
+		Duplicates:     tally.Duplicates,
+		StaticMembers:  r.w.Client.Static(),
+		WallSeconds:    time.Since(began).Seconds(),
+	}
+	for _, rec := range recs {
+		// What the kill replays: records the killed worker applied at or
+		// past where its replacement resumed.
+		replay := appliedBetween(rec.before, rec.after, rec.resumed)
+		c.ReplayPerCrash = append(c.ReplayPerCrash, replay)
+		c.ReplayMax = max(c.ReplayMax, replay)
+		c.ReplayMean += float64(replay) / float64(len(recs))
+		// What the kill lost: records past what had been applied and
+		// before where the replacement resumed, never applied since.
+		var lost int64
+		for p, hi := range rec.high {
+			lost += ph.ledger.LostIn(p, hi, rec.resumed[p])
+		}
+		c.LostPerCrash = append(c.LostPerCrash, lost)
+		if rec.recovery >= 0 {
+			ms := float64(rec.recovery) / float64(time.Millisecond)
+			c.RecoveryMs = append(c.RecoveryMs, ms)
+			c.RecoveryMaxMs = max(c.RecoveryMaxMs, ms)
+			c.RecoveryMeanMs += ms
+		}
+	}
+	if n := len(c.RecoveryMs); n > 0 {
+		c.RecoveryMeanMs /= float64(n)
+	}
+	if b, ok := info.ReplayBound(p.Interval.Records); ok {
+		c.ReplayBound = &b
+	}
+	if b, ok := info.LossBound(p.Interval.Records); ok {
+		c.LossBound = &b
+	}
+	return c, nil
+}
+
+// appliedBetween counts records at or past from[p] whose count rose from
+// snapshot a to snapshot b.
+func appliedBetween(a, b ledger.Snapshot, from map[int32]int64) int64 {
+	var n int64
+	for p, cb := range b {
+		ca := a[p]
+		for o := max(from[p], 0); o < int64(len(cb)); o++ {
+			if cb[o] > ca[o] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func lastProgress(ps []sample) int64 {
+	if len(ps) == 0 {
+		return 0
+	}
+	return ps[len(ps)-1].v
+}

@@ -1,0 +1,158 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/worker"
+)
+
+// The test binary doubles as the worker: re-executed with this variable
+// set, it runs one worker process instead of the tests.
+const workerEnv = "COMMITBENCH_TEST_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) == "1" {
+		cfg, err := worker.ReadConfig(os.Stdin)
+		if err == nil {
+			err = worker.Run(context.Background(), cfg, os.NewFile(worker.WireFD, "wire"))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func testWorker(context.Context) *exec.Cmd {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), workerEnv+"=1")
+	return cmd
+}
+
+// crashWorkload is small enough for the race detector yet long enough that
+// planned kills land while the worker is busy.
+func crashWorkload(t *testing.T, strategy string, records int64, kills int) *spec.Workload {
+	t.Helper()
+	w, err := spec.Parse(fmt.Appendf(nil, `
+name: test
+topic: {partitions: 4, records: 20000, record_bytes: 32}
+processing: {cpu_us: 20}
+strategies: [%s]
+intervals: [{records: %d}]
+crashes: {per_point: %d, seed: 7}
+client: {session_timeout: 2s}
+`, strategy, records, kills))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// runOne runs the workload's first point on a fresh embedded broker.
+func runOne(t *testing.T, w *spec.Workload) results.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	b, err := broker.StartEmbedded(broker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r := New(w, b, "test", WithWorkerCommand(testWorker), WithLog(testLog{t}))
+	if err := r.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	points, _ := w.Plan()
+	res, err := r.Point(ctx, points[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("throughput %.0f rec/s, commits %d; crash: %+v", res.Throughput.RecordsPerSec, res.Throughput.Commits, res.Crash)
+	return res
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) { l.t.Log(string(p)); return len(p), nil }
+
+func sum(xs []int64) (s int64) {
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+func TestAtLeastOnceSyncCrashes(t *testing.T) {
+	const n = 500
+	res := runOne(t, crashWorkload(t, "at-least-once-sync", n, 3))
+	c := res.Crash
+	if c == nil || c.Kills == 0 {
+		t.Fatalf("no kill landed: %+v", c)
+	}
+	if res.Throughput.Lost != 0 || res.Throughput.Duplicates != 0 {
+		t.Errorf("crash-free phase: lost %d, duplicates %d; want 0, 0", res.Throughput.Lost, res.Throughput.Duplicates)
+	}
+	if c.Lost != 0 {
+		t.Errorf("lost %d records under at-least-once; want 0", c.Lost)
+	}
+	for i, r := range c.ReplayPerCrash {
+		if r > n {
+			t.Errorf("crash %d replayed %d records; bound is %d", i+1, r, n)
+		}
+	}
+	if c.Duplicates != sum(c.ReplayPerCrash) {
+		t.Errorf("duplicates %d != sum of per-crash replay %d", c.Duplicates, sum(c.ReplayPerCrash))
+	}
+	if len(res.Violations) != 0 {
+		t.Errorf("violations: %v", res.Violations)
+	}
+	if res.Throughput.Commits < 20000/n {
+		t.Errorf("%d commits for 20000 records every %d; want at least %d", res.Throughput.Commits, n, 20000/n)
+	}
+}
+
+func TestAtMostOnceCrashes(t *testing.T) {
+	const n = 1000
+	res := runOne(t, crashWorkload(t, "at-most-once", n, 3))
+	c := res.Crash
+	if c == nil || c.Kills == 0 {
+		t.Fatalf("no kill landed: %+v", c)
+	}
+	if c.Duplicates != 0 {
+		t.Errorf("at-most-once applied %d duplicates; want 0", c.Duplicates)
+	}
+	for i, l := range c.LostPerCrash {
+		if l > n {
+			t.Errorf("crash %d lost %d records; bound is %d", i+1, l, n)
+		}
+	}
+	if c.Lost != sum(c.LostPerCrash) {
+		t.Errorf("lost %d in all, but per-crash losses add up to %d", c.Lost, sum(c.LostPerCrash))
+	}
+	if len(res.Violations) != 0 {
+		t.Errorf("violations: %v", res.Violations)
+	}
+}
+
+// A strategy that commits before its effects are durable, yet claims
+// at-least-once, must be caught by the ledger.
+func TestBrokenStrategyIsCaught(t *testing.T) {
+	res := runOne(t, crashWorkload(t, "broken-commit-ahead", 1000, 3))
+	if res.Crash == nil || res.Crash.Lost == 0 {
+		t.Fatalf("the broken strategy lost nothing: %+v", res.Crash)
+	}
+	if len(res.Violations) == 0 {
+		t.Fatalf("loss under an at-least-once claim raised no violation")
+	}
+}

@@ -1,0 +1,275 @@
+// Package spec reads workload files: the YAML format, its validation (every
+// error names the field and the fix) and the expansion of a workload into
+// the Points of a sweep.
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Workload is one workload file: a topic shape, a processing cost, the
+// strategies and commit intervals to sweep, and the client settings, all set
+// explicitly so that every result can say what produced it.
+type Workload struct {
+	// Name identifies the workload in results; defaults to the file name.
+	Name string `yaml:"name" json:"name"`
+	// Description is free text for reports.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Broker selects where the topic lives.
+	Broker Broker `yaml:"broker" json:"broker"`
+	// Topic is the shape of the source topic.
+	Topic Topic `yaml:"topic" json:"topic"`
+	// Processing is the cost of handling one record.
+	Processing Processing `yaml:"processing" json:"processing"`
+	// Strategies are the commit strategies to compare.
+	Strategies []string `yaml:"strategies" json:"strategies"`
+	// Intervals are the commit intervals to sweep.
+	Intervals []Interval `yaml:"intervals" json:"intervals"`
+	// Repetitions is how often each point runs; the spread is reported.
+	Repetitions int `yaml:"repetitions" json:"repetitions"`
+	// WarmupRecords are processed before throughput is measured.
+	WarmupRecords int64 `yaml:"warmup_records" json:"warmup_records"`
+	// Crashes plans the SIGKILLs of the crash phase.
+	Crashes Crashes `yaml:"crashes" json:"crashes"`
+	// Client holds the Kafka client settings.
+	Client Client `yaml:"client" json:"client"`
+}
+
+// Broker selects the broker provider.
+type Broker struct {
+	// Kind is the provider: embedded (the default).
+	Kind string `yaml:"kind" json:"kind"`
+	// CommitDelay, on the embedded broker, holds every OffsetCommit this long
+	// to emulate a remote cluster's round trip. Results are labelled with it.
+	CommitDelay Duration `yaml:"commit_delay" json:"commit_delay_ns"`
+}
+
+// Topic is the source topic's shape.
+type Topic struct {
+	// Partitions of the source topic.
+	Partitions int32 `yaml:"partitions" json:"partitions"`
+	// Records seeded before the sweep; every point consumes all of them.
+	Records int64 `yaml:"records" json:"records"`
+	// RecordBytes is each record's value size.
+	RecordBytes int `yaml:"record_bytes" json:"record_bytes"`
+	// Keys: "none" (round-robin partitioning) or "random" (16-byte keys).
+	Keys string `yaml:"keys" json:"keys"`
+}
+
+// Processing is the work done per record.
+type Processing struct {
+	// CPUMicros spins the CPU this many microseconds per record.
+	CPUMicros float64 `yaml:"cpu_us" json:"cpu_us"`
+	// SleepMicros sleeps this many microseconds per record (I/O-like cost).
+	SleepMicros float64 `yaml:"sleep_us" json:"sleep_us"`
+}
+
+// PerRecord is the total processing cost of one record.
+func (p Processing) PerRecord() time.Duration {
+	return time.Duration((p.CPUMicros + p.SleepMicros) * float64(time.Microsecond))
+}
+
+// Interval is when a strategy commits: every Records records, every Every
+// of time, or whichever comes first when both are set.
+type Interval struct {
+	// Records triggers a commit after this many processed records.
+	Records int64 `yaml:"records,omitempty" json:"records,omitempty"`
+	// Every triggers a commit after this much time since the last one.
+	Every Duration `yaml:"every,omitempty" json:"every_ns,omitempty"`
+}
+
+// Kind is "count", "time", "hybrid", or "" for the zero interval.
+func (i Interval) Kind() string {
+	switch {
+	case i.Records > 0 && i.Every > 0:
+		return "hybrid"
+	case i.Records > 0:
+		return "count"
+	case i.Every > 0:
+		return "time"
+	}
+	return ""
+}
+
+// String is a short label: "100rec", "5s", "100rec|5s", or "-".
+func (i Interval) String() string {
+	switch i.Kind() {
+	case "hybrid":
+		return fmt.Sprintf("%drec|%s", i.Records, i.Every)
+	case "count":
+		return fmt.Sprintf("%drec", i.Records)
+	case "time":
+		return i.Every.String()
+	}
+	return "-"
+}
+
+// Crashes plans the crash phase of each point.
+type Crashes struct {
+	// PerPoint is how many times the worker is SIGKILLed; 0 skips the phase.
+	PerPoint int `yaml:"per_point" json:"per_point"`
+	// Seed makes the kill moments repeatable.
+	Seed int64 `yaml:"seed" json:"seed"`
+}
+
+// Client holds every client setting that shapes a measurement. Each has a
+// default here, never an implicit library default, and results record them.
+type Client struct {
+	FetchMaxBytes          int32    `yaml:"fetch_max_bytes" json:"fetch_max_bytes"`
+	FetchMaxPartitionBytes int32    `yaml:"fetch_max_partition_bytes" json:"fetch_max_partition_bytes"`
+	FetchMaxWait           Duration `yaml:"fetch_max_wait" json:"fetch_max_wait_ns"`
+	MaxPollRecords         int      `yaml:"max_poll_records" json:"max_poll_records"`
+	Linger                 Duration `yaml:"linger" json:"linger_ns"`
+	Compression            string   `yaml:"compression" json:"compression"`
+	SessionTimeout         Duration `yaml:"session_timeout" json:"session_timeout_ns"`
+	StaticMembership       *bool    `yaml:"static_membership" json:"static_membership"`
+}
+
+// Static reports whether static membership is on (the default).
+func (c Client) Static() bool { return c.StaticMembership == nil || *c.StaticMembership }
+
+// Defaults for fields a workload leaves out.
+var defaults = Workload{
+	Broker: Broker{Kind: "embedded"},
+	Topic:  Topic{Partitions: 8, Records: 200_000, RecordBytes: 100, Keys: "none"},
+	Client: Client{
+		FetchMaxBytes:          16 << 20,
+		FetchMaxPartitionBytes: 1 << 20,
+		FetchMaxWait:           Duration(100 * time.Millisecond),
+		MaxPollRecords:         500,
+		Linger:                 0,
+		Compression:            "none",
+		SessionTimeout:         Duration(6 * time.Second),
+	},
+	Repetitions: 1,
+}
+
+// Error is a workload problem: the file, the field, what is wrong and how
+// to fix it.
+type Error struct {
+	File, Field, Problem, Fix string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File + ": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Problem)
+	if e.Fix != "" {
+		b.WriteString("; " + e.Fix)
+	}
+	return b.String()
+}
+
+// Load reads, defaults and validates a workload file.
+func Load(path string) (*Workload, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading workload: %w", err)
+	}
+	w, err := Parse(data)
+	if err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			se.File = path
+			return nil, se
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if w.Name == "" {
+		w.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	return w, nil
+}
+
+// unknownField matches the decoder's complaint about a field it does not
+// know, to turn it into the user's words.
+var unknownField = regexp.MustCompile(`(line \d+): field (\S+) not found in type`)
+
+// Parse decodes a workload from YAML, fills in defaults and validates it.
+// Unknown fields are errors: a misspelt setting must not silently fall back
+// to a default.
+func Parse(data []byte) (*Workload, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var w Workload
+	if err := dec.Decode(&w); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{Problem: "the workload file is empty", Fix: "see workloads/README.md for the format"}
+		}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := unknownField.FindStringSubmatch(msg); m != nil {
+			return nil, &Error{Problem: fmt.Sprintf("%s: unknown field %q", m[1], m[2]),
+				Fix: "check its spelling and place against workloads/README.md"}
+		}
+		return nil, &Error{Problem: "malformed YAML: " + msg,
+			Fix: "fix the YAML (the format is in workloads/README.md)"}
+	}
+	w.applyDefaults()
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+func (w *Workload) applyDefaults() {
+	d := defaults
+	if w.Broker.Kind == "" {
+		w.Broker.Kind = d.Broker.Kind
+	}
+	if w.Topic.Partitions == 0 {
+		w.Topic.Partitions = d.Topic.Partitions
+	}
+	if w.Topic.Records == 0 {
+		w.Topic.Records = d.Topic.Records
+	}
+	if w.Topic.RecordBytes == 0 {
+		w.Topic.RecordBytes = d.Topic.RecordBytes
+	}
+	if w.Topic.Keys == "" {
+		w.Topic.Keys = d.Topic.Keys
+	}
+	if w.Repetitions == 0 {
+		w.Repetitions = d.Repetitions
+	}
+	if w.WarmupRecords == 0 {
+		w.WarmupRecords = w.Topic.Records / 10
+	}
+	c := &w.Client
+	if c.FetchMaxBytes == 0 {
+		c.FetchMaxBytes = d.Client.FetchMaxBytes
+	}
+	if c.FetchMaxPartitionBytes == 0 {
+		c.FetchMaxPartitionBytes = d.Client.FetchMaxPartitionBytes
+	}
+	if c.FetchMaxWait == 0 {
+		c.FetchMaxWait = d.Client.FetchMaxWait
+	}
+	if c.MaxPollRecords == 0 {
+		c.MaxPollRecords = d.Client.MaxPollRecords
+	}
+	if c.Compression == "" {
+		c.Compression = d.Client.Compression
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = d.Client.SessionTimeout
+	}
+	if c.StaticMembership == nil {
+		on := true
+		c.StaticMembership = &on
+	}
+}

@@ -1,0 +1,114 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const valid = `
+name: t
+topic: {partitions: 2, records: 1000}
+strategies: [none, at-least-once-sync, autocommit, at-most-once]
+intervals: [{records: 100}, {every: 1s}, {records: 10, every: 50ms}]
+repetitions: 2
+`
+
+func TestParseDefaultsAndPlan(t *testing.T) {
+	w, err := Parse([]byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.WarmupRecords != 100 || w.Client.MaxPollRecords != 500 || !w.Client.Static() || w.Broker.Kind != "embedded" {
+		t.Errorf("defaults not applied: %+v", w)
+	}
+	points, skips := w.Plan()
+	// none: 1; sync: 3; autocommit: the time interval only; at-most-once:
+	// the count interval only. Two repetitions each.
+	if want := 2 * (1 + 3 + 1 + 1); len(points) != want {
+		t.Fatalf("%d points, want %d: %+v", len(points), want, points)
+	}
+	if len(skips) != 4 {
+		t.Errorf("%d skips, want 4: %+v", len(skips), skips)
+	}
+	if points[0].Repetition != 1 || points[len(points)-1].Repetition != 2 {
+		t.Errorf("repetitions are not the outer loop")
+	}
+	if points[1].Key != "t/at-least-once-sync/100rec" || points[1].Key != points[1+len(points)/2].Key {
+		t.Errorf("keys do not pair repetitions: %q, %q", points[1].Key, points[1+len(points)/2].Key)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name, yaml, field, fix string
+	}{
+		{"malformed", "topic: [", "", "malformed YAML"},
+		{"empty", "", "", "empty"},
+		{"unknown field", valid + "\nfoo: 1\n", "", `line 8: unknown field "foo"`},
+		{"unknown nested field", strings.Replace(valid, "partitions: 2", "partitons: 2", 1), "", "partitons"},
+		{"unknown strategy", strings.Replace(valid, "autocommit,", "autocomit,", 1), "strategies[2]", "known strategies"},
+		{"zero interval", strings.Replace(valid, "{records: 100}", "{records: 0}", 1), "intervals[0]", "set records (> 0), every (> 0) or both"},
+		{"negative interval", strings.Replace(valid, "{records: 100}", "{records: -5}", 1), "intervals[0].records", "positive"},
+		{"interval above records", strings.Replace(valid, "{records: 100}", "{records: 5000}", 1), "intervals[0].records", "raise topic.records"},
+		{"time interval too short", strings.Replace(valid, "{every: 1s}", "{every: 1ms}", 1), "intervals[1].every", `"10ms" to "60s"`},
+		{"bare number duration", strings.Replace(valid, "{every: 1s}", "{every: 5}", 1), "", "not a duration"},
+		{"unknown broker", valid + "broker: {kind: kafka9}\n", "broker.kind", "embedded"},
+		{"no strategies", strings.Replace(valid, "strategies: [none, at-least-once-sync, autocommit, at-most-once]", "strategies: []", 1), "strategies", "list at least one"},
+		{"strategy without a fitting interval", strings.Replace(strings.Replace(valid, "autocommit, at-most-once", "autocommit", 1), "intervals: [{records: 100}, {every: 1s}, {records: 10, every: 50ms}]", "intervals: [{records: 100}]", 1), "strategies[2]", "commits by time only"},
+		{"warm-up too long", valid + "warmup_records: 1000\n", "warmup_records", "less than topic.records"},
+		{"bad compression", valid + "client: {compression: brotli}\n", "client.compression", "zstd"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.yaml))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var se *Error
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not a *spec.Error", err)
+			}
+			if se.Field != c.field {
+				t.Errorf("field %q, want %q (%v)", se.Field, c.field, err)
+			}
+			if !strings.Contains(err.Error(), c.fix) {
+				t.Errorf("error %q does not mention %q", err, c.fix)
+			}
+		})
+	}
+}
+
+func TestLoadNamesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mine.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(valid, "name: t\n", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Name != "mine" {
+		t.Errorf("name %q, want the file's", w.Name)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("topic: {records: -1}\nstrategies: [none]\n"), 0o644)
+	if _, err := Load(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": topic.records") {
+		t.Errorf("error %v does not start with the file and field", err)
+	}
+}
+
+// Every shipped workload is valid.
+func TestShippedWorkloads(t *testing.T) {
+	files, _ := filepath.Glob("../../workloads/*.yaml")
+	if len(files) < 4 {
+		t.Fatalf("found %d workloads", len(files))
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/commitbench/commitbench/bench/strategy"
+)
+
+// BrokerKinds are the broker providers a workload may name.
+var BrokerKinds = []string{"embedded"}
+
+var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
+
+// Validate checks every field and returns the first problem as an *Error
+// naming the field and the fix.
+func (w *Workload) Validate() error {
+	bad := func(field, problem, fix string) error {
+		return &Error{Field: field, Problem: problem, Fix: fix}
+	}
+	if !slices.Contains(BrokerKinds, w.Broker.Kind) {
+		return bad("broker.kind", fmt.Sprintf("unknown broker %q", w.Broker.Kind),
+			"use one of: "+strings.Join(BrokerKinds, ", "))
+	}
+	if w.Broker.CommitDelay < 0 {
+		return bad("broker.commit_delay", "must not be negative", `use "0s" for none or a latency such as "2ms"`)
+	}
+	t := w.Topic
+	switch {
+	case t.Partitions < 0 || t.Partitions > 10_000:
+		return bad("topic.partitions", fmt.Sprintf("%d is out of range", t.Partitions), "use 1 to 10000")
+	case t.Records < 0:
+		return bad("topic.records", fmt.Sprintf("%d is negative", t.Records), "use a positive record count such as 200000")
+	case t.RecordBytes < 0 || t.RecordBytes > 1<<20:
+		return bad("topic.record_bytes", fmt.Sprintf("%d is out of range", t.RecordBytes), "use 1 to 1048576")
+	case t.Keys != "none" && t.Keys != "random":
+		return bad("topic.keys", fmt.Sprintf("unknown key mode %q", t.Keys), `use "none" or "random"`)
+	}
+	if w.Processing.CPUMicros < 0 || w.Processing.SleepMicros < 0 {
+		return bad("processing", "costs must not be negative", "set cpu_us and sleep_us to 0 or more")
+	}
+	if len(w.Strategies) == 0 {
+		return bad("strategies", "no strategy listed", "list at least one, e.g. [none, at-least-once-sync]")
+	}
+	seen := map[string]bool{}
+	needsInterval := false
+	for i, name := range w.Strategies {
+		field := fmt.Sprintf("strategies[%d]", i)
+		info, err := strategy.Lookup(name)
+		if err != nil {
+			return bad(field, err.Error(), "correct the name")
+		}
+		if seen[name] {
+			return bad(field, fmt.Sprintf("%q is listed twice", name), "list each strategy once")
+		}
+		seen[name] = true
+		needsInterval = needsInterval || info.TakesInterval()
+	}
+	if needsInterval && len(w.Intervals) == 0 {
+		return bad("intervals", "no commit interval listed", "add e.g. `- records: 1000` or `- every: 1s`")
+	}
+	for i, iv := range w.Intervals {
+		field := fmt.Sprintf("intervals[%d]", i)
+		switch {
+		case iv.Records < 0:
+			return bad(field+".records", fmt.Sprintf("%d is negative", iv.Records), "use a positive record count such as 1000")
+		case iv.Every < 0:
+			return bad(field+".every", fmt.Sprintf("%s is negative", iv.Every), `use a positive duration such as "1s"`)
+		case iv.Records == 0 && iv.Every == 0:
+			return bad(field, "commit interval is zero", "set records (> 0), every (> 0) or both")
+		case iv.Records > 100_000:
+			return bad(field+".records", fmt.Sprintf("%d is out of range", iv.Records), "use 1 to 100000")
+		case iv.Records > t.Records:
+			return bad(field+".records", fmt.Sprintf("%d is larger than topic.records (%d), so it would never commit", iv.Records, t.Records),
+				"lower the interval or raise topic.records")
+		case iv.Every > 0 && (iv.Every.D() < 10*time.Millisecond || iv.Every.D() > time.Minute):
+			return bad(field+".every", fmt.Sprintf("%s is out of range", iv.Every), `use "10ms" to "60s"`)
+		}
+		for j := range i {
+			if w.Intervals[j] == iv {
+				return bad(field, fmt.Sprintf("duplicates intervals[%d]", j), "list each interval once")
+			}
+		}
+	}
+	for i, name := range w.Strategies {
+		info, _ := strategy.Lookup(name)
+		if !info.TakesInterval() {
+			continue
+		}
+		ok := false
+		for _, iv := range w.Intervals {
+			if a, _ := info.Accepts(iv.Records, int64(iv.Every)); a {
+				ok = true
+			}
+		}
+		if !ok {
+			_, why := info.Accepts(w.Intervals[0].Records, int64(w.Intervals[0].Every))
+			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("no listed interval suits %s: %s", name, why),
+				"add an interval it accepts or drop the strategy")
+		}
+	}
+	switch {
+	case w.Repetitions < 1 || w.Repetitions > 100:
+		return bad("repetitions", fmt.Sprintf("%d is out of range", w.Repetitions), "use 1 to 100 (3 or more to see the spread)")
+	case w.WarmupRecords < 0 || w.WarmupRecords >= t.Records:
+		return bad("warmup_records", fmt.Sprintf("%d leaves nothing to measure out of %d records", w.WarmupRecords, t.Records),
+			"use less than topic.records (the default is a tenth)")
+	case w.Crashes.PerPoint < 0 || w.Crashes.PerPoint > 50:
+		return bad("crashes.per_point", fmt.Sprintf("%d is out of range", w.Crashes.PerPoint), "use 0 (no crash phase) to 50")
+	}
+	c := w.Client
+	switch {
+	case c.FetchMaxBytes < 1:
+		return bad("client.fetch_max_bytes", "must be positive", "use e.g. 16777216")
+	case c.FetchMaxPartitionBytes < 1 || c.FetchMaxPartitionBytes > c.FetchMaxBytes:
+		return bad("client.fetch_max_partition_bytes", "must be positive and at most fetch_max_bytes", "use e.g. 1048576")
+	case c.FetchMaxWait < 0:
+		return bad("client.fetch_max_wait", "must not be negative", `use e.g. "100ms"`)
+	case c.MaxPollRecords < 1:
+		return bad("client.max_poll_records", "must be positive", "use e.g. 500")
+	case c.Linger < 0:
+		return bad("client.linger", "must not be negative", `use "0s" for none`)
+	case !slices.Contains(compressions, c.Compression):
+		return bad("client.compression", fmt.Sprintf("unknown codec %q", c.Compression), "use one of: "+strings.Join(compressions, ", "))
+	case c.SessionTimeout.D() < time.Second:
+		return bad("client.session_timeout", fmt.Sprintf("%s is too short", c.SessionTimeout), `use at least "1s" (the broker bounds it too)`)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/commitbench/commitbench/bench/wire"
+)
+
+// Env is what a consume loop works with: the group client, the commit
+// interval, the per-record work, the sink its effects go to, and where the
+// topic ends.
+type Env struct {
+	// Client is a group consumer on the source topic.
+	Client *kgo.Client
+	// Topic is the source topic.
+	Topic string
+	// Records and Every are the commit interval (0 = unset).
+	Records int64
+	Every   time.Duration
+	// MaxPoll bounds the records one poll returns.
+	MaxPoll int
+	// Work applies the per-record processing cost.
+	Work func()
+	// Effects is the sink: applying a record's effect increments its
+	// counter in the shared ledger.
+	Effects Sink
+	// Events carries timing events to the harness.
+	Events *wire.Writer
+	// End is the end offset of each partition: the loop stops once every
+	// partition's position reaches it.
+	End map[int32]int64
+	// Start is each partition's position before the first poll (the
+	// committed offset, or 0).
+	Start map[int32]int64
+
+	next      map[int32]int64 // next offset to process, per partition
+	epoch     map[int32]int32 // leader epoch of the last processed record
+	remaining int             // partitions whose position is short of End
+	processed int64
+	first     bool
+	lastProg  time.Time
+}
+
+// Sink is where processing puts its effect.
+type Sink interface {
+	Apply(partition int32, offset int64) error
+}
+
+// Init prepares the position tracking; call it once before Run.
+func (e *Env) Init() {
+	e.next = make(map[int32]int64, len(e.End))
+	e.epoch = make(map[int32]int32, len(e.End))
+	for p, end := range e.End {
+		e.next[p] = e.Start[p]
+		e.epoch[p] = -1
+		if e.next[p] < end {
+			e.remaining++
+		}
+	}
+}
+
+// Done reports whether every partition has been consumed to its end.
+func (e *Env) Done() bool { return e.remaining == 0 }
+
+// Processed is how many records this process has applied.
+func (e *Env) Processed() int64 { return e.processed }
+
+// poll returns the next records. A nil slice with a nil error means the
+// context ended.
+func (e *Env) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
+	fs := e.Client.PollRecords(ctx, max)
+	var ferr error
+	fs.EachError(func(t string, p int32, err error) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && ferr == nil {
+			ferr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
+		}
+	})
+	if ferr != nil {
+		return nil, ferr
+	}
+	return fs.Records(), nil
+}
+
+// apply processes one record: the work, then its effect, which lands at
+// once, as a write to a real sink would.
+func (e *Env) apply(r *kgo.Record) error {
+	e.Work()
+	if err := e.Effects.Apply(r.Partition, r.Offset); err != nil {
+		return fmt.Errorf("applying effect: %w", err)
+	}
+	e.processed++
+	n := r.Offset + 1
+	if end, ok := e.End[r.Partition]; ok && e.next[r.Partition] < end && n >= end {
+		e.remaining--
+	}
+	if n > e.next[r.Partition] {
+		e.next[r.Partition] = n
+		e.epoch[r.Partition] = r.LeaderEpoch
+	}
+	if !e.first {
+		e.first = true
+		now := time.Now()
+		e.lastProg = now
+		return e.Events.Event(wire.Frame{Kind: wire.First, A: now.UnixNano(), B: e.processed}, true)
+	}
+	return nil
+}
+
+// progress emits a progress event at most every 5 ms; call it between
+// polls. Throughput is computed from these worker-side timestamps, so the
+// pipe's buffering does not blur it.
+func (e *Env) progress(force bool) error {
+	now := time.Now()
+	if !force && now.Sub(e.lastProg) < 5*time.Millisecond {
+		return nil
+	}
+	e.lastProg = now
+	return e.Events.Event(wire.Frame{Kind: wire.Progress, A: now.UnixNano(), B: e.processed}, false)
+}
+
+// positions returns the offsets to commit: the next offset of every
+// partition that moved past its start.
+func (e *Env) positions() map[string]map[int32]kgo.EpochOffset {
+	m := make(map[int32]kgo.EpochOffset, len(e.next))
+	for p, o := range e.next {
+		if o > e.Start[p] {
+			m[p] = kgo.EpochOffset{Epoch: e.epoch[p], Offset: o}
+		}
+	}
+	return map[string]map[int32]kgo.EpochOffset{e.Topic: m}
+}
+
+// commitSync commits offsets, waits for the broker and reports the call's
+// latency. A failed commit is reported and returned.
+func (e *Env) commitSync(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
+	start := time.Now()
+	var cerr error
+	e.Client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		cerr = commitErr(resp, err)
+	})
+	return e.reportCommit(start, cerr)
+}
+
+func (e *Env) reportCommit(start time.Time, err error) error {
+	end := time.Now()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		_ = e.Events.Event(wire.Frame{Kind: wire.Failed, A: end.UnixNano()}, false)
+		return fmt.Errorf("commit: %w", err)
+	}
+	return e.Events.Event(wire.Frame{Kind: wire.Commit, A: end.UnixNano(), B: int64(end.Sub(start))}, false)
+}
+
+// commitErr folds a commit response's per-partition errors into one.
+func commitErr(resp *kmsg.OffsetCommitResponse, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, err)
+			}
+		}
+	}
+	return nil
+}
+
+// trigger fires when a commit is due: Records records, or Every of time,
+// since the last commit, whichever comes first.
+type trigger struct {
+	records int64
+	every   time.Duration
+	count   int64
+	last    time.Time
+}
+
+func newTrigger(records int64, every time.Duration) *trigger {
+	return &trigger{records: records, every: every, last: time.Now()}
+}
+
+// record counts one processed record and reports whether a commit is due.
+func (t *trigger) record() bool {
+	t.count++
+	if t.records > 0 && t.count >= t.records {
+		return true
+	}
+	return t.every > 0 && time.Since(t.last) >= t.every
+}
+
+// idle reports whether time alone made a commit due while no record came.
+func (t *trigger) idle() bool {
+	return t.count > 0 && t.every > 0 && time.Since(t.last) >= t.every
+}
+
+func (t *trigger) reset() {
+	t.count = 0
+	t.last = time.Now()
+}

@@ -1,0 +1,249 @@
+package strategy
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/commitbench/commitbench/bench/wire"
+)
+
+// ClientOpts are the group options a strategy needs on its client: the
+// autocommit strategies let kgo commit (and report each commit to events),
+// every other strategy commits itself.
+func ClientOpts(name string, every time.Duration, events *wire.Writer) []kgo.Opt {
+	report := kgo.AutoCommitCallback(func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		kind := wire.AutoCommit
+		if commitErr(resp, err) != nil {
+			kind = wire.Failed
+		}
+		_ = events.Event(wire.Frame{Kind: kind, A: time.Now().UnixNano()}, false)
+	})
+	switch name {
+	case Autocommit:
+		return []kgo.Opt{kgo.AutoCommitInterval(every), report}
+	case AutocommitMarks:
+		return []kgo.Opt{kgo.AutoCommitInterval(every), kgo.AutoCommitMarks(), report}
+	}
+	return []kgo.Opt{kgo.DisableAutoCommit()}
+}
+
+// Run consumes under the named strategy until every partition reaches its
+// end or ctx ends. It flushes the sink and, for committing strategies,
+// makes a final commit before it returns, as a clean shutdown would.
+func Run(ctx context.Context, name string, e *Env) error {
+	var loop func(context.Context, *Env) error
+	switch name {
+	case None:
+		loop = runNone
+	case AtMostOnceName, brokenAtLeastOnce:
+		// The broken variant is at-most-once wearing an at-least-once
+		// label: it exists so a test can show that the ledger, not the
+		// strategy, decides what held.
+		loop = commitAhead
+	case AtLeastOnceSync:
+		loop = runSync
+	case AtLeastOnceAsync:
+		loop = runAsync
+	case Autocommit, AutocommitMarks:
+		loop = runAutocommit(name == AutocommitMarks)
+	default:
+		_, err := Lookup(name)
+		return err
+	}
+	if err := loop(ctx, e); err != nil {
+		return err
+	}
+	// The last progress mark comes before the shutdown commit, so the
+	// measured window ends with the last record processed.
+	if err := e.progress(true); err != nil {
+		return err
+	}
+	if name != None && e.Done() {
+		if err := e.commitSync(ctx, e.positions()); err != nil {
+			return fmt.Errorf("final commit: %w", err)
+		}
+	}
+	return e.Events.Flush()
+}
+
+// runNone never commits: the ceiling.
+func runNone(ctx context.Context, e *Env) error {
+	for !e.Done() {
+		rs, err := e.poll(ctx, e.MaxPoll)
+		if err != nil || rs == nil && ctx.Err() != nil {
+			return err
+		}
+		for _, r := range rs {
+			if err := e.apply(r); err != nil {
+				return err
+			}
+		}
+		if err := e.progress(false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runSync processes, then commits and waits for the broker.
+func runSync(ctx context.Context, e *Env) error {
+	t := newTrigger(e.Records, e.Every)
+	commit := func() error {
+		t.reset()
+		return e.commitSync(ctx, e.positions())
+	}
+	for !e.Done() {
+		rs, err := e.poll(ctx, e.MaxPoll)
+		if err != nil || rs == nil && ctx.Err() != nil {
+			return err
+		}
+		for _, r := range rs {
+			if err := e.apply(r); err != nil {
+				return err
+			}
+			if t.record() {
+				if err := commit(); err != nil {
+					return err
+				}
+			}
+		}
+		if t.idle() {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+		if err := e.progress(false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runAsync processes, then commits without waiting. While a commit is in flight, due commits are coalesced into the
+// next one, so commits never queue behind each other.
+func runAsync(ctx context.Context, e *Env) error {
+	t := newTrigger(e.Records, e.Every)
+	var inflight atomic.Bool
+	var failed atomic.Pointer[error]
+	commit := func() error {
+		if inflight.Load() {
+			return nil // still due; retried on the next record
+		}
+		t.reset()
+		inflight.Store(true)
+		start := time.Now()
+		e.Client.CommitOffsets(ctx, e.positions(), func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			if err := e.reportCommit(start, commitErr(resp, err)); err != nil && ctx.Err() == nil {
+				failed.Store(&err)
+			}
+			inflight.Store(false)
+		})
+		return nil
+	}
+	for !e.Done() {
+		if errp := failed.Load(); errp != nil {
+			return *errp
+		}
+		rs, err := e.poll(ctx, e.MaxPoll)
+		if err != nil || rs == nil && ctx.Err() != nil {
+			return err
+		}
+		for _, r := range rs {
+			if err := e.apply(r); err != nil {
+				return err
+			}
+			if t.record() {
+				if err := commit(); err != nil {
+					return err
+				}
+			}
+		}
+		if t.idle() {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+		if err := e.progress(false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runAutocommit leaves commits to kgo's timer. kgo commits what earlier
+// polls returned — processed by the time of the next poll; the marks
+// variant commits only what was marked processed.
+func runAutocommit(marks bool) func(context.Context, *Env) error {
+	return func(ctx context.Context, e *Env) error {
+		for !e.Done() {
+			rs, err := e.poll(ctx, e.MaxPoll)
+			if err != nil || rs == nil && ctx.Err() != nil {
+				return err
+			}
+			for _, r := range rs {
+				if err := e.apply(r); err != nil {
+					return err
+				}
+			}
+			if marks {
+				e.Client.MarkCommitRecords(rs...)
+			}
+			if err := e.progress(false); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// commitAhead (at-most-once) gathers the next window of up to Records
+// records, commits past them, and only then processes them: a crash loses
+// the unprocessed rest of the window and never replays.
+func commitAhead(ctx context.Context, e *Env) error {
+	window := make([]*kgo.Record, 0, e.Records)
+	for !e.Done() {
+		window = window[:0]
+		rs, err := e.poll(ctx, int(e.Records))
+		if err != nil || rs == nil && ctx.Err() != nil {
+			return err
+		}
+		window = append(window, rs...)
+		// Top up the window from what is already buffered or arrives
+		// within a short grace, so a window is not cut at a poll's end.
+		for int64(len(window)) < e.Records && len(rs) > 0 {
+			gctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+			rs, err = e.poll(gctx, int(e.Records)-len(window))
+			cancel()
+			if err != nil {
+				return err
+			}
+			window = append(window, rs...)
+		}
+		if len(window) == 0 {
+			continue
+		}
+		ahead := e.positions()
+		for _, r := range window {
+			if cur, ok := ahead[e.Topic][r.Partition]; !ok || r.Offset+1 > cur.Offset {
+				ahead[e.Topic][r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+			}
+		}
+		if err := e.commitSync(ctx, ahead); err != nil {
+			return err
+		}
+		for _, r := range window {
+			if err := e.apply(r); err != nil {
+				return err
+			}
+		}
+		if err := e.progress(false); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+// Package wire is the stream of timing events a worker process writes to
+// its parent: commits and their latency, progress, start and end. It
+// travels through a pipe, so what the worker wrote before a SIGKILL still
+// reaches the parent; a frame torn by the kill is detected and dropped.
+// (Effects do not travel here: they go to the shared ledger.)
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// Kind is a frame's type.
+type Kind byte
+
+// Frame kinds.
+const (
+	// Commit: a commit call returned at time A after B nanoseconds.
+	Commit Kind = 'C'
+	// AutoCommit: kgo's autocommit finished a commit at time A; its call
+	// latency is unknown (the wire latency is reported separately).
+	AutoCommit Kind = 'A'
+	// WireCommit: an OffsetCommit request took B nanoseconds on the wire.
+	WireCommit Kind = 'W'
+	// Progress: at time A the worker had processed B records in total.
+	Progress Kind = 'P'
+	// First: the worker processed its first record at time A.
+	First Kind = 'F'
+	// Done: the worker reached the end of every partition at time A after
+	// processing B records.
+	Done Kind = 'D'
+	// Failed: a commit failed at time A (B is unused).
+	Failed Kind = 'X'
+	// Start: the worker resumes partition P at offset A (its group's
+	// committed offset, or 0).
+	Start Kind = 'S'
+)
+
+// FrameSize is the fixed size of every frame: kind, partition, A, B.
+const FrameSize = 1 + 4 + 8 + 8
+
+// Frame is one decoded frame. Times are Unix nanoseconds from the worker's
+// wall clock, which the parent shares (same machine).
+type Frame struct {
+	Kind      Kind
+	Partition int32
+	A, B      int64
+}
+
+func (f Frame) put(b []byte) []byte {
+	var buf [FrameSize]byte
+	buf[0] = byte(f.Kind)
+	binary.LittleEndian.PutUint32(buf[1:], uint32(f.Partition))
+	binary.LittleEndian.PutUint64(buf[5:], uint64(f.A))
+	binary.LittleEndian.PutUint64(buf[13:], uint64(f.B))
+	return append(b, buf[:]...)
+}
+
+// Writer encodes frames onto the pipe. Events may come from any goroutine
+// (commit callbacks, broker hooks); they are batched so the worker makes a
+// few writes a second, not one per commit.
+type Writer struct {
+	mu       sync.Mutex // serialises writes, so frames never interleave
+	out      io.Writer
+	err      error
+	buf      []byte
+	lastSent time.Time
+}
+
+// NewWriter returns a Writer on out.
+func NewWriter(out io.Writer) *Writer { return &Writer{out: out, lastSent: time.Now()} }
+
+// Event queues a frame. Urgent ones (First, Done) are written at once;
+// others go out once 4 KiB or 50 ms have gathered, or at Flush.
+func (w *Writer) Event(f Frame, urgent bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = f.put(w.buf)
+	if urgent || len(w.buf) >= 4096 || time.Since(w.lastSent) > 50*time.Millisecond {
+		w.flush()
+	}
+	return w.err
+}
+
+// Flush writes every queued frame.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.flush()
+	return w.err
+}
+
+func (w *Writer) flush() {
+	if w.err != nil || len(w.buf) == 0 {
+		return
+	}
+	_, w.err = w.out.Write(w.buf)
+	w.buf = w.buf[:0]
+	w.lastSent = time.Now()
+}
+
+// Reader decodes frames from the pipe.
+type Reader struct {
+	r   *bufio.Reader
+	buf [FrameSize]byte
+}
+
+// NewReader returns a Reader on r.
+func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, 256<<10)} }
+
+// ErrTorn reports a final frame cut short, as a SIGKILL during a write
+// leaves it. The frame's effect did not complete and is dropped.
+var ErrTorn = errors.New("wire: torn final frame")
+
+// Next returns the next frame, io.EOF at the end of the stream, or ErrTorn
+// when the stream ends inside a frame.
+func (r *Reader) Next() (Frame, error) {
+	n, err := io.ReadFull(r.r, r.buf[:])
+	switch {
+	case err == io.EOF:
+		return Frame{}, io.EOF
+	case errors.Is(err, io.ErrUnexpectedEOF) && n > 0:
+		return Frame{}, ErrTorn
+	case err != nil:
+		return Frame{}, err
+	}
+	b := r.buf[:]
+	return Frame{
+		Kind:      Kind(b[0]),
+		Partition: int32(binary.LittleEndian.Uint32(b[1:])),
+		A:         int64(binary.LittleEndian.Uint64(b[5:])),
+		B:         int64(binary.LittleEndian.Uint64(b[13:])),
+	}, nil
+}

@@ -1,0 +1,186 @@
+// Package worker is the consumer process that the runner starts, kills and
+// restarts. It reads its Config on standard input, consumes under one
+// strategy and writes effects and timing events to the wire on file
+// descriptor 3 and applies effects to the shared ledger, so that a SIGKILL
+// is a real crash and the parent still knows exactly what was applied
+// before it.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/commitbench/commitbench/bench/ledger"
+	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
+	"github.com/commitbench/commitbench/bench/wire"
+)
+
+// WireFD is the file descriptor the worker writes the wire stream to.
+const WireFD = 3
+
+// Config is everything one worker process needs.
+type Config struct {
+	Brokers    []string        `json:"brokers"`
+	Topic      string          `json:"topic"`
+	Group      string          `json:"group"`
+	InstanceID string          `json:"instance_id,omitempty"` // empty: dynamic membership
+	Strategy   string          `json:"strategy"`
+	Interval   spec.Interval   `json:"interval"`
+	Processing spec.Processing `json:"processing"`
+	Client     spec.Client     `json:"client"`
+	End        map[int32]int64 `json:"end"`
+	// Ledger is the shared effect file the worker applies effects to.
+	Ledger string `json:"ledger"`
+}
+
+// ReadConfig decodes a Config.
+func ReadConfig(r io.Reader) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("worker config: %w", err)
+	}
+	return c, nil
+}
+
+// Run consumes under cfg until the topic is consumed or ctx ends, writing
+// the wire stream to out.
+func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	sink := wire.NewWriter(out)
+	effects, err := ledger.Open(cfg.Ledger, cfg.End)
+	if err != nil {
+		return err
+	}
+	defer effects.Close()
+	opts := append(ClientOpts(cfg), kgo.WithHooks(commitHook{sink}))
+	opts = append(opts, strategy.ClientOpts(cfg.Strategy, cfg.Interval.Every.D(), sink)...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	defer cl.Close()
+
+	start, err := committed(ctx, cl, cfg)
+	if err != nil {
+		return err
+	}
+	for p, o := range start {
+		if err := sink.Event(wire.Frame{Kind: wire.Start, Partition: p, A: o}, false); err != nil {
+			return fmt.Errorf("writing to parent: %w", err)
+		}
+	}
+	env := &strategy.Env{
+		Client:  cl,
+		Topic:   cfg.Topic,
+		Records: cfg.Interval.Records,
+		Every:   cfg.Interval.Every.D(),
+		MaxPoll: cfg.Client.MaxPollRecords,
+		Work:    work(cfg.Processing),
+		Effects: effects,
+		Events:  sink,
+		End:     cfg.End,
+		Start:   start,
+	}
+	env.Init()
+	if err := strategy.Run(ctx, cfg.Strategy, env); err != nil {
+		return err
+	}
+	if !env.Done() {
+		return ctx.Err()
+	}
+	return sink.Event(wire.Frame{Kind: wire.Done, A: time.Now().UnixNano(), B: env.Processed()}, true)
+}
+
+// ClientOpts are the consumer's options (the strategy adds its commit
+// options), every setting that shapes the
+// measurement given explicitly rather than left to kgo's defaults.
+func ClientOpts(cfg Config) []kgo.Opt {
+	c := cfg.Client
+	session := c.SessionTimeout.D()
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID("commitbench-worker"),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
+		kgo.FetchMaxBytes(c.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(c.FetchMaxPartitionBytes),
+		kgo.FetchMaxWait(c.FetchMaxWait.D()),
+		kgo.SessionTimeout(session),
+		kgo.HeartbeatInterval(session / 3),
+		// A dead dynamic member holds its partitions until its session
+		// expires; bounding the rebalance by the same time keeps recovery
+		// honest about what the session timeout costs.
+		kgo.RebalanceTimeout(session),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	return opts
+}
+
+// committed returns the group's committed offset of every partition (0
+// where none), which is where this process resumes.
+func committed(ctx context.Context, cl *kgo.Client, cfg Config) (map[int32]int64, error) {
+	start := make(map[int32]int64, len(cfg.End))
+	for p := range cfg.End {
+		start[p] = 0
+	}
+	resp, err := kadm.NewClient(cl).FetchOffsets(ctx, cfg.Group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return start, nil // a new group: nothing committed yet
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("reading committed offsets of group %s: %w", cfg.Group, err)
+	}
+	for p := range cfg.End {
+		if o, ok := resp.Lookup(cfg.Topic, p); ok && o.Err == nil && o.At >= 0 {
+			start[p] = o.At
+		}
+	}
+	return start, nil
+}
+
+// work returns the per-record cost: a CPU spin, then a sleep.
+func work(p spec.Processing) func() {
+	cpu := time.Duration(p.CPUMicros * float64(time.Microsecond))
+	sleep := time.Duration(p.SleepMicros * float64(time.Microsecond))
+	return func() {
+		if cpu > 0 {
+			for t := time.Now(); time.Since(t) < cpu; {
+			}
+		}
+		if sleep > 0 {
+			time.Sleep(sleep)
+		}
+	}
+}
+
+// commitHook reports every OffsetCommit's time on the wire, apart from the
+// client's own queueing that the call latency includes.
+type commitHook struct{ sink *wire.Writer }
+
+func (h commitHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2E) {
+	if key != int16(kmsg.OffsetCommit) || e2e.Err() != nil {
+		return
+	}
+	_ = h.sink.Event(wire.Frame{Kind: wire.WireCommit, A: time.Now().UnixNano(), B: int64(e2e.DurationE2E())}, false)
+}
+
+var _ kgo.HookBrokerE2E = commitHook{}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/commitbench/commitbench/bench/results"
+)
+
+// The test binary doubles as the commitbench binary: with this variable
+// set it runs main's code on its arguments, so `run` can start it again as
+// `worker`.
+const mainEnv = "COMMITBENCH_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// commitbench starts the binary (this test binary in main mode).
+func commitbench(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	return cmd
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const small = `
+name: small
+topic: {partitions: 2, records: 20000, record_bytes: 16}
+processing: {cpu_us: 5}
+strategies: [none, at-least-once-sync]
+intervals: [{records: 1000}, {records: 5000}]
+repetitions: 3
+crashes: {per_point: 1, seed: 1}
+client: {session_timeout: 2s}
+`
+
+// Each bad input is one clear error naming the field, a non-zero exit, and
+// nothing written to results/.
+func TestBadInputExitsNonZero(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"malformed yaml", []string{"run", writeFile(t, dir, "m.yaml", "topic: [")}, "malformed YAML"},
+		{"unknown strategy", []string{"run", writeFile(t, dir, "s.yaml", strings.Replace(small, "none,", "nonee,", 1))}, `strategies[0]: unknown strategy "nonee"`},
+		{"unknown field", []string{"run", writeFile(t, dir, "f.yaml", small+"extra: 1\n")}, `unknown field "extra"`},
+		{"zero interval", []string{"run", writeFile(t, dir, "z.yaml", strings.Replace(small, "{records: 1000}", "{records: 0}", 1))}, "intervals[0]: commit interval is zero"},
+		{"interval above records", []string{"run", writeFile(t, dir, "c.yaml", strings.Replace(small, "{records: 5000}", "{records: 50000}", 1))}, "intervals[1].records: 50000 is larger than topic.records"},
+		{"missing file", []string{"run", filepath.Join(dir, "nope.yaml")}, "no such file"},
+		{"unknown broker flag", []string{"run", "--broker", "mainframe", writeFile(t, dir, "b.yaml", small)}, `broker.kind: unknown broker "mainframe"`},
+		{"negative crashes flag", []string{"run", "--crashes", "-3", writeFile(t, dir, "k.yaml", small)}, "crashes.per_point: -3 is out of range"},
+		{"export without format", []string{"results", "export", dir}, "--csv"},
+		{"export of nothing", []string{"results", "export", "--csv", dir}, "no results at"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := filepath.Join(dir, "results-"+strings.ReplaceAll(c.name, " ", "-"))
+			cmd := commitbench(append(c.args, "--results", res)...)
+			if c.args[0] == "results" {
+				cmd = commitbench(c.args...)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Fatalf("exit %v, want non-zero; stderr: %s", err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("stderr %q does not say %q", stderr.String(), c.want)
+			}
+			if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines > 0 {
+				t.Errorf("want one line of error, got:\n%s", stderr.String())
+			}
+			if _, err := os.Stat(res); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("results directory %s was created", res)
+			}
+		})
+	}
+}
+
+// An interrupted run keeps every finished point, readable, and exits 130;
+// a run killed outright still leaves a results file that reads back whole.
+func TestInterruptedRunKeepsResults(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := commitbench("run", "--results", dir, "--run-id", "r", writeFile(t, dir, "w.yaml", small))
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Progress lines announce each point; the third announcement
+			// means two points were saved.
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() && !strings.HasPrefix(sc.Text(), "[3/") {
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			err = cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("run ended with %v", err)
+			}
+			if sig == syscall.SIGINT && ee.ExitCode() != 130 {
+				t.Errorf("exit code %d after SIGINT, want 130", ee.ExitCode())
+			}
+			rs, err := results.Read(filepath.Join(dir, "r"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs) < 2 || len(rs) >= 9 {
+				t.Errorf("%d results kept, want at least the 2 finished and fewer than all 9", len(rs))
+			}
+			entries, _ := os.ReadDir(filepath.Join(dir, "r"))
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), ".") {
+					t.Errorf("temporary file %s left behind", e.Name())
+				}
+			}
+			if sig == syscall.SIGINT {
+				var m manifest
+				b, err := os.ReadFile(filepath.Join(dir, "r", "run.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(b, &m); err != nil {
+					t.Fatal(err)
+				}
+				if m.Status != "interrupted" || m.Finished != len(rs) {
+					t.Errorf("manifest says %s with %d points; results hold %d", m.Status, m.Finished, len(rs))
+				}
+			}
+		})
+	}
+}
+
+// A whole small run, then its export.
+func TestRunAndExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs worker processes")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	cmd := commitbench("run", "-q", "--results", dir, "--run-id", "r", "--repetitions", "1", writeFile(t, dir, "w.yaml", small))
+	cmd.Stdout = &out
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	for _, want := range []string{"at-least-once-sync", "1000 rec", "5000 rec", "3 of 3 points finished (complete)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	csv, err := commitbench("results", "export", "--csv", filepath.Join(dir, "latest")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(csv)), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[0], "run_id,") {
+		t.Errorf("CSV has %d lines:\n%s", len(lines), csv)
+	}
+}
