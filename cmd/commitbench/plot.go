@@ -1,16 +1,51 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/commitbench/commitbench/bench/plot"
+	"github.com/commitbench/commitbench/bench/results"
 )
 
-// newPlotCmd is a placeholder until the plot subcommand lands.
+// newPlotCmd draws a run's trade-off curves as PNG and SVG files.
 func newPlotCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "plot",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("plot: not built yet") },
+	var out string
+	cmd := &cobra.Command{
+		Use:   "plot <results>",
+		Short: "Draw a run's trade-off curves (PNG and SVG) into plots/<run-id>/",
+		Long: `plot draws, per workload and broker, throughput, commit latency percentiles,
+replay and loss per crash against the commit interval (count and time
+intervals on their own figures), the throughput/replay frontier, and the
+commit-latency distribution per strategy, with the fitted cost model.
+<results> is a run directory (results/<run-id>) or its results.jsonl.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs, err := results.Read(args[0])
+			if err != nil {
+				return err
+			}
+			dir := out
+			if dir == "" {
+				dir = filepath.Join("plots", rs[0].RunID)
+			}
+			if err := cmd.Context().Err(); err != nil {
+				return err
+			}
+			figs, err := plot.FromResults(rs)
+			if err != nil {
+				return err
+			}
+			paths, err := plot.Write(dir, figs)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d figures (%d files) to %s\n", len(figs), len(paths), dir)
+			return nil
+		},
 	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "directory for the figures (default plots/<run-id>)")
+	return cmd
 }

@@ -1,0 +1,219 @@
+package plot
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/metrics"
+	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/results.jsonl from the fixture generator")
+
+// fixturePath is the committed results fixture that the plot and report
+// tests share.
+var fixturePath = filepath.Join("testdata", results.FileName)
+
+// TestWriteFixture regenerates the fixture (go test ./bench/plot -run
+// TestWriteFixture -update). It is a generator, not a check: histogram
+// encodings may differ between Go versions, so the file is not compared.
+func TestWriteFixture(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to regenerate the fixture")
+	}
+	dir := t.TempDir()
+	w, err := results.NewWriter(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range fixtureResults(t) {
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fixturePath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixtureStrategy is one strategy's behaviour under the first-order model,
+// with realistic kfake-in-process costs (p ≈ 1.25 µs: 1 µs of work plus the
+// client; c ≈ 45 µs for a synchronous commit round trip).
+type fixtureStrategy struct {
+	name, guarantee string
+	commitS         float64 // c
+	counts          []int64
+	times           []time.Duration
+	replay, loss    bool
+	replayBound     bool // sync: at most N
+}
+
+// fixtureResults builds a sweep: five strategies, count intervals
+// 100/1000/10000, time intervals 10ms/100ms/1s, a hybrid point, 3
+// repetitions, on the embedded broker.
+func fixtureResults(t *testing.T) []results.Result {
+	const (
+		perRecordS = 1.25e-6
+		records    = 2_000_000
+		reps       = 3
+		workload   = "interval-sweep"
+	)
+	rng := rand.New(rand.NewPCG(42, 7))
+	counts := []int64{100, 1000, 10_000}
+	times := []time.Duration{10 * time.Millisecond, 100 * time.Millisecond, time.Second}
+	strategies := []fixtureStrategy{
+		{name: "none", guarantee: "none"},
+		{name: "at-most-once", guarantee: "at-most-once", commitS: 47e-6, counts: counts, loss: true},
+		{name: "at-least-once-sync", guarantee: "at-least-once", commitS: 45e-6, counts: counts, times: times, replay: true, replayBound: true},
+		{name: "at-least-once-async", guarantee: "at-least-once", commitS: 12e-6, counts: counts, times: times, replay: true},
+		{name: "autocommit", guarantee: "at-least-once", commitS: 8e-6, times: times, replay: true},
+	}
+	on := true
+	base := results.Result{
+		SchemaVersion: results.SchemaVersion, RunID: "20261125-221530-4f2a", Workload: workload,
+		Topic:      spec.Topic{Partitions: 8, Records: records, RecordBytes: 100, Keys: "none"},
+		Processing: spec.Processing{CPUMicros: 1},
+		Client: spec.Client{FetchMaxBytes: 16 << 20, FetchMaxPartitionBytes: 1 << 20,
+			FetchMaxWait: spec.Duration(100 * time.Millisecond), MaxPollRecords: 500, Compression: "none",
+			SessionTimeout: spec.Duration(6 * time.Second), StaticMembership: &on},
+		Crashes: spec.Crashes{PerPoint: 3, Seed: 42},
+		Broker: broker.Description{Kind: "embedded", Version: "kfake v0.0.0-20260918054303-01f206a7e32c",
+			Brokers: 1, OffsetsReplication: 1, Note: "in-memory fake: commits cost tens of µs, not ms"},
+		Env: results.Env{Commitbench: "v0.1.0-dev", GoVersion: "go1.26.8", FranzGo: "v1.22.3",
+			OS: "linux", Arch: "amd64", CPUs: 2},
+		Violations: []string{},
+	}
+	var out []results.Result
+	add := func(s fixtureStrategy, iv spec.Interval) {
+		for rep := 1; rep <= reps; rep++ {
+			r := base
+			r.Strategy, r.Guarantee, r.Repetition = s.name, s.guarantee, rep
+			r.Key = fmt.Sprintf("%s/%s/%s", workload, s.name, iv)
+			r.IntervalKind, r.CommitEveryRecords = iv.Kind(), iv.Records
+			r.CommitEveryMs = float64(iv.Every.D()) / float64(time.Millisecond)
+			r.StartedAt = time.Date(2026, 11, 25, 22, 15, 30+len(out), 0, time.UTC).Format(time.RFC3339)
+			r.FinishedAt = r.StartedAt
+
+			// Throughput from the model, N from whichever trigger fires first.
+			ceiling := 1 / perRecordS
+			n := math.Inf(1)
+			if iv.Records > 0 {
+				n = float64(iv.Records)
+			}
+			if iv.Every > 0 {
+				n = min(n, ceiling*iv.Every.D().Seconds())
+			}
+			rate := 1 / (perRecordS + s.commitS/n)
+			if s.name == "at-least-once-async" && iv.Records == 1000 {
+				rate *= 0.80 // a point off its curve, for the report to flag
+			}
+			rate *= 1 + 0.015*rng.NormFloat64()
+			measured := int64(records * 9 / 10)
+			tp := results.Throughput{Records: records, WarmupRecords: records - measured, MeasuredRecords: measured,
+				MeasuredSeconds: float64(measured) / rate, RecordsPerSec: rate}
+			tp.WallSeconds = float64(records) / rate
+			tp.WorkerCPUSeconds = tp.WallSeconds * 0.93
+			if s.commitS > 0 {
+				tp.Commits = int64(math.Ceil(records / n))
+				tp.CommitsPerSec = float64(tp.Commits) / tp.WallSeconds
+				tp.CommitLatency, tp.CommitLatencyHist = fixtureLatency(t, rng, tp.Commits, 25+s.commitS*1e5)
+				tp.WireCommitLatency, tp.WireCommitLatencyHist = fixtureLatency(t, rng, tp.Commits, 20)
+			}
+			r.Throughput = tp
+			if s.commitS > 0 {
+				r.Crash = fixtureCrash(rng, s, iv, n)
+			}
+			out = append(out, r)
+		}
+	}
+	for _, s := range strategies {
+		if s.counts == nil && s.times == nil {
+			add(s, spec.Interval{})
+		}
+		for _, c := range s.counts {
+			add(s, spec.Interval{Records: c})
+		}
+		for _, d := range s.times {
+			add(s, spec.Interval{Every: spec.Duration(d)})
+		}
+		if s.name == "at-least-once-sync" {
+			add(s, spec.Interval{Records: 1000, Every: spec.Duration(100 * time.Millisecond)})
+		}
+	}
+	return out
+}
+
+// fixtureLatency draws count commit latencies: log-normal around medianUs
+// with a 0.5% slow tail, as a loaded in-process broker shows.
+func fixtureLatency(t *testing.T, rng *rand.Rand, count int64, medianUs float64) (metrics.Latency, string) {
+	h := metrics.NewHistogram()
+	for range count {
+		us := medianUs * math.Exp(0.35*rng.NormFloat64())
+		if rng.Float64() < 0.005 {
+			us *= 4 + 8*rng.Float64()
+		}
+		metrics.Record(h, time.Duration(us*float64(time.Microsecond)))
+	}
+	enc, err := metrics.Encode(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return metrics.Summarize(h), enc
+}
+
+// fixtureCrash is three SIGKILLs: replay uniform over the commit window
+// (process-then-commit; async and autocommit add what was in flight), or
+// loss uniform over it (commit-then-process).
+func fixtureCrash(rng *rand.Rand, s fixtureStrategy, iv spec.Interval, window float64) *results.Crash {
+	c := &results.Crash{Planned: 3, Kills: 3, StaticMembers: true, WallSeconds: 9.5}
+	zero := int64(0)
+	if s.loss {
+		c.ReplayBound = &zero
+		b := iv.Records
+		c.LossBound = &b
+	} else {
+		c.LossBound = &zero
+		if s.replayBound && iv.Records > 0 {
+			b := iv.Records
+			c.ReplayBound = &b
+		}
+	}
+	var replaySum float64
+	for range c.Kills {
+		var replay, lost int64
+		u := int64(rng.Float64() * window)
+		switch {
+		case s.replay:
+			replay = u
+			if !s.replayBound {
+				replay += int64(rng.IntN(500))
+			}
+		case s.loss:
+			lost = u
+		}
+		c.ReplayPerCrash = append(c.ReplayPerCrash, replay)
+		c.LostPerCrash = append(c.LostPerCrash, lost)
+		c.ReplayMax = max(c.ReplayMax, replay)
+		c.Lost += lost
+		replaySum += float64(replay)
+		rec := 80 + 120*rng.Float64()
+		c.RecoveryMs = append(c.RecoveryMs, rec)
+		c.RecoveryMeanMs += rec / float64(c.Kills)
+		c.RecoveryMaxMs = max(c.RecoveryMaxMs, rec)
+	}
+	c.ReplayMean = replaySum / float64(c.Kills)
+	c.Duplicates = int64(replaySum)
+	return c
+}

@@ -1,0 +1,134 @@
+package plot
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/commitbench/commitbench/bench/results"
+)
+
+func TestWriteFromFixture(t *testing.T) {
+	rs, err := results.Read(fixturePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figs, err := FromResults(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths, err := Write(dir, figs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 2*len(figs) {
+		t.Fatalf("wrote %d files for %d figures, want PNG and SVG each", len(paths), len(figs))
+	}
+	// Count and time intervals have figures of their own; the fixture's
+	// four committing strategies each get a latency distribution.
+	for _, name := range []string{"throughput-count", "throughput-time", "commit-latency-count", "replay-count",
+		"loss-count", "frontier-count", "frontier-time", "latency-distribution-autocommit"} {
+		for _, ext := range Formats {
+			if _, err := os.Stat(filepath.Join(dir, name+"."+ext)); err != nil {
+				t.Errorf("missing figure: %v", err)
+			}
+		}
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch filepath.Ext(p) {
+		case ".png":
+			if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+				t.Errorf("%s is not a PNG: %v", p, err)
+			}
+		case ".svg":
+			if err := parseXML(data); err != nil {
+				t.Errorf("%s is not well-formed SVG: %v", p, err)
+			}
+		}
+	}
+	// Series come from the data: every strategy is named in the legends.
+	svg := svgText(t, filepath.Join(dir, "throughput-count.svg"))
+	for _, want := range []string{"at-most-once", "at-least-once-sync", "at-least-once-sync (hybrid, ≤100ms)",
+		"at-least-once-async", "none (never commits)", "more than 15% off its fit", "interval-sweep", "embedded kfake"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("throughput-count.svg does not show %q", want)
+		}
+	}
+	if svg := svgText(t, filepath.Join(dir, "throughput-time.svg")); !strings.Contains(svg, "autocommit") || strings.Contains(svg, "at-most-once") {
+		t.Errorf("throughput-time.svg should show autocommit (time-only) and not at-most-once (count-only)")
+	}
+	if svg := svgText(t, filepath.Join(dir, "latency-distribution-at-least-once-sync.svg")); !strings.Contains(svg, "99.9%") {
+		t.Errorf("the latency distribution has no 99.9%% tick")
+	}
+}
+
+func parseXML(data []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// svgText is the text content of an SVG file's elements.
+func svgText(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return b.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			b.Write(cd)
+			b.WriteByte('\n')
+		}
+	}
+}
+
+func TestTickLabels(t *testing.T) {
+	for v, want := range map[float64]string{100: "100", 1000: "1k", 1.5e6: "1.5M"} {
+		if got := Human(v); got != want {
+			t.Errorf("Human(%g) = %q, want %q", v, got, want)
+		}
+	}
+	for v, want := range map[float64]string{0.01: "10ms", 5: "5s", 60: "1m"} {
+		if got := Seconds(v); got != want {
+			t.Errorf("Seconds(%g) = %q, want %q", v, got, want)
+		}
+	}
+	ticks := percentileTicks().Ticks(1, 1e4)
+	var labels []string
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "0% 90% 99% 99.9% 99.99%" {
+		t.Errorf("percentile ticks %q", got)
+	}
+}

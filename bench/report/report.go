@@ -1,0 +1,378 @@
+// Package report turns a run's results into one self-contained HTML page
+// (figures inline, tables, the run's environment) and a Markdown summary
+// fit for a pull request: measurements, the fitted cost model and the
+// points far from it, the domain's batching claim against what was
+// measured, and a capacity plan for a duplicate budget and a rate.
+package report
+
+import (
+	"bytes"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/commitbench/commitbench/bench/model"
+	"github.com/commitbench/commitbench/bench/plot"
+	"github.com/commitbench/commitbench/bench/results"
+)
+
+// File names Write produces in the results directory.
+const (
+	HTMLFile     = "report.html"
+	MarkdownFile = "report.md"
+)
+
+//go:embed templates
+var templates embed.FS
+
+// Report is a run's report content, shared by the HTML and Markdown forms.
+type Report struct {
+	Title  string
+	Runs   string
+	Budget string
+	Panels []Panel
+}
+
+// Panel is the report on one workload and broker.
+type Panel struct {
+	Title string
+	// Environment, Measurements, Fits, Claim and Plan are the tables;
+	// Plan is nil without a duplicate budget.
+	Environment, Measurements, Fits, Claim, Plan *Table
+	// FarOff lists the points more than model.FarOff from their fit.
+	FarOff []string
+	// Violations lists every breach a strategy's claim suffered.
+	Violations []string
+	Figures    []Figure
+}
+
+// Figure is one inline figure.
+type Figure struct {
+	Title string
+	// PNG is the image as a data: URL.
+	PNG htmltemplate.URL
+}
+
+// Table is a captioned table with preformatted cells.
+type Table struct {
+	Caption string
+	Head    []string
+	Rows    [][]string
+	Notes   []string
+}
+
+// Build prepares the report. The budget may be empty (no capacity plan);
+// withFigures renders the figures for the HTML page.
+func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, error) {
+	panels := model.Panels(rs)
+	r := &Report{Title: "commitbench report", Runs: strings.Join(runIDs(rs), ", "), Budget: budgetText(b)}
+	for _, p := range panels {
+		rp := Panel{
+			Title:        p.Title(),
+			Environment:  environmentTable(p),
+			Measurements: measurementTable(p),
+			Fits:         fitTable(p),
+			Claim:        claimTable(p),
+			FarOff:       farOff(p),
+			Violations:   violations(p),
+		}
+		if !b.Empty() {
+			recs, err := p.Plan(b)
+			if err != nil {
+				return nil, fmt.Errorf("planning capacity for %s: %w", p.Title(), err)
+			}
+			rp.Plan = planTable(recs, b)
+		}
+		if withFigures {
+			figs, err := plot.Figures([]model.Panel{p})
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range figs {
+				png, err := f.Render("png")
+				if err != nil {
+					return nil, err
+				}
+				rp.Figures = append(rp.Figures, Figure{Title: f.Title,
+					PNG: htmltemplate.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))})
+			}
+		}
+		r.Panels = append(r.Panels, rp)
+	}
+	return r, nil
+}
+
+// HTML writes the self-contained HTML page.
+func (r *Report) HTML(w io.Writer) error {
+	t, err := htmltemplate.New("report.html.tmpl").ParseFS(templates, "templates/report.html.tmpl")
+	if err != nil {
+		return fmt.Errorf("parsing the HTML template: %w", err)
+	}
+	if err := t.Execute(w, r); err != nil {
+		return fmt.Errorf("writing the HTML report: %w", err)
+	}
+	return nil
+}
+
+// Markdown writes the Markdown summary.
+func (r *Report) Markdown(w io.Writer) error {
+	t, err := texttemplate.New("report.md.tmpl").Funcs(texttemplate.FuncMap{"cell": mdCell}).
+		ParseFS(templates, "templates/report.md.tmpl")
+	if err != nil {
+		return fmt.Errorf("parsing the Markdown template: %w", err)
+	}
+	if err := t.Execute(w, r); err != nil {
+		return fmt.Errorf("writing the Markdown report: %w", err)
+	}
+	return nil
+}
+
+// Write builds the report and writes report.html and report.md into dir,
+// returning their paths.
+func Write(dir string, rs []results.Result, b model.Budget) ([]string, error) {
+	r, err := Build(rs, b, true)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, out := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{HTMLFile, r.HTML}, {MarkdownFile, r.Markdown}} {
+		var buf bytes.Buffer
+		if err := out.write(&buf); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, out.name)
+		if err := results.WriteFileAtomic(path, buf.Bytes()); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// mdCell keeps a cell inside its Markdown table column.
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func runIDs(rs []results.Result) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if !seen[r.RunID] {
+			seen[r.RunID] = true
+			ids = append(ids, r.RunID)
+		}
+	}
+	return ids
+}
+
+func budgetText(b model.Budget) string {
+	var parts []string
+	if b.DupRecords > 0 {
+		parts = append(parts, fmt.Sprintf("at most %s records replayed per crash", plot.Human(b.DupRecords)))
+	}
+	if b.DupSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("at most %s of traffic replayed per crash", plot.Seconds(b.DupSeconds)))
+	}
+	if b.Rate > 0 {
+		parts = append(parts, fmt.Sprintf("a required rate of %s records/s", plot.Human(b.Rate)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func environmentTable(p model.Panel) *Table {
+	f := p.First
+	b, e, c := f.Broker, f.Env, f.Client
+	delay := "none"
+	if b.EmulatedCommitDelayNs > 0 {
+		delay = time.Duration(b.EmulatedCommitDelayNs).String()
+	}
+	rows := [][]string{
+		{"broker", b.Label()},
+		{"broker kind / version", b.Kind + " / " + b.Version},
+		{"brokers / __consumer_offsets replication", fmt.Sprintf("%d / %d", b.Brokers, b.OffsetsReplication)},
+		{"emulated commit delay", delay},
+		{"broker note", b.Note},
+		{"workload", f.Workload},
+		{"topic", fmt.Sprintf("%d partitions, %d records of %d bytes, keys %s", f.Topic.Partitions, f.Topic.Records, f.Topic.RecordBytes, f.Topic.Keys)},
+		{"processing per record", fmt.Sprintf("%g µs CPU + %g µs sleep", f.Processing.CPUMicros, f.Processing.SleepMicros)},
+		{"crash plan", fmt.Sprintf("%d SIGKILLs per point, seed %d", f.Crashes.PerPoint, f.Crashes.Seed)},
+		{"client", fmt.Sprintf("fetch max %d B (%d B per partition), fetch wait %s, max poll %d records, linger %s, compression %s, session timeout %s, static membership %t",
+			c.FetchMaxBytes, c.FetchMaxPartitionBytes, c.FetchMaxWait, c.MaxPollRecords, c.Linger, c.Compression, c.SessionTimeout, c.Static())},
+		{"commitbench / Go / franz-go", e.Commitbench + " / " + e.GoVersion + " / " + e.FranzGo},
+		{"machine", fmt.Sprintf("%s/%s, %d CPUs", e.OS, e.Arch, e.CPUs)},
+	}
+	return &Table{Caption: "Environment", Head: []string{"setting", "value"}, Rows: rows}
+}
+
+func measurementTable(p model.Panel) *Table {
+	t := &Table{Caption: "Measurements (mean over repetitions; throughput ± standard deviation)",
+		Head: []string{"strategy", "interval", "reps", "throughput (records/s)", "of ceiling", "records/commit",
+			"commit p50 / p99 / p99.9 (µs)", "replay mean / max per crash", "loss max per crash", "off fit"}}
+	ceiling := 0.0
+	for _, c := range p.Ceiling {
+		ceiling = max(ceiling, c.Throughput.Mean)
+		t.Rows = append(t.Rows, []string{c.Strategy, "never commits", fmt.Sprint(c.Throughput.N), rate(c.Throughput), "100%", "–", "–", crashCells(c)[0], crashCells(c)[1], "–"})
+	}
+	for _, pt := range p.Points {
+		share := "–"
+		if ceiling > 0 {
+			share = fmt.Sprintf("%.0f%%", 100*pt.Throughput.Mean/ceiling)
+		}
+		lat := "–"
+		if pt.CommitP50Us > 0 {
+			lat = fmt.Sprintf("%.0f / %.0f / %.0f", pt.CommitP50Us, pt.CommitP99Us, pt.CommitP999Us)
+		}
+		dev := "–"
+		if pt.Fitted {
+			dev = percent(pt.Deviation)
+			if pt.FarOff() {
+				dev += " ⚠"
+			}
+		}
+		cc := crashCells(pt)
+		t.Rows = append(t.Rows, []string{pt.Series, pt.Label, fmt.Sprint(pt.Throughput.N), rate(pt.Throughput), share,
+			records(pt.RecordsPerCommit), lat, cc[0], cc[1], dev})
+	}
+	return t
+}
+
+// percent prints a signed share, without the "-0%" of tiny negatives.
+func percent(v float64) string {
+	if math.Abs(v) < 0.005 {
+		return "0%"
+	}
+	return fmt.Sprintf("%+.0f%%", 100*v)
+}
+
+func rate(s model.Stat) string {
+	if s.N > 1 {
+		return fmt.Sprintf("%s ± %s", plot.Human(s.Mean), plot.Human(s.SD))
+	}
+	return plot.Human(s.Mean)
+}
+
+func records(v float64) string {
+	if math.IsInf(v, 1) {
+		return "no commit"
+	}
+	return plot.Human(v)
+}
+
+// crashCells are the replay and loss cells, with the claimed bounds.
+func crashCells(pt model.Point) [2]string {
+	c := pt.Crash
+	if c == nil {
+		return [2]string{"not run", "not run"}
+	}
+	replay := fmt.Sprintf("%s / %s", plot.Human(c.ReplayMean), plot.Human(c.ReplayMax))
+	if c.ReplayBound != nil {
+		replay += " (bound " + plot.Human(*c.ReplayBound) + ")"
+	}
+	loss := plot.Human(c.LossMax)
+	if c.LossBound != nil {
+		loss += " (bound " + plot.Human(*c.LossBound) + ")"
+	}
+	return [2]string{replay, loss}
+}
+
+func fitTable(p model.Panel) *Table {
+	t := &Table{Caption: "Cost model: throughput ≈ 1/(p + c/N), least squares of 1/throughput on 1/N over every repetition",
+		Head: []string{"strategy", "p (µs/record)", "c (µs/commit)", "model ceiling 1/p (records/s)", "R²", "points"}}
+	for _, s := range p.Strategies() {
+		f, ok := p.Fits[s]
+		if !ok {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: no fit (%v)", s, p.FitErrors[s]))
+			continue
+		}
+		t.Rows = append(t.Rows, []string{s, fmt.Sprintf("%.3f", f.PerRecordS*1e6), fmt.Sprintf("%.1f", f.PerCommitS*1e6),
+			plot.Human(f.Ceiling()), fmt.Sprintf("%.3f", f.R2), fmt.Sprint(f.Observations)})
+	}
+	for _, c := range p.Ceiling {
+		t.Notes = append(t.Notes, fmt.Sprintf("measured ceiling (%s, never commits): %s records/s", c.Strategy, plot.Human(c.Throughput.Mean)))
+	}
+	t.Notes = append(t.Notes, "N is the records consumed per commit made (records ÷ commits), which also places time intervals and coalesced async commits on the curve.")
+	return t
+}
+
+func farOff(p model.Panel) []string {
+	var out []string
+	for _, pt := range p.Points {
+		if pt.FarOff() {
+			f := p.Fits[pt.Strategy]
+			out = append(out, fmt.Sprintf("%s at %s: measured %s records/s, the fit predicts %s (%+.0f%%)",
+				pt.Series, pt.Label, plot.Human(pt.Throughput.Mean), plot.Human(f.Throughput(pt.RecordsPerCommit)), 100*pt.Deviation))
+		}
+	}
+	return out
+}
+
+func claimTable(p model.Panel) *Table {
+	t := &Table{Caption: fmt.Sprintf("The claim: batched commits (10,000 records / 60 s) give %.0f–%.0f%% more throughput than frequent ones (100 records / 5 s)",
+		100*model.ClaimGainLow, 100*model.ClaimGainHigh),
+		Head: []string{"strategy", "compared", "frequent (records/s)", "batched (records/s)", "measured gain", "within the claim"}}
+	for _, c := range p.CheckClaim() {
+		label := plot.Human
+		if c.Axis == model.AxisTime {
+			label = plot.Seconds
+		}
+		compared := c.Frequent.Label + " vs " + c.Batched.Label
+		if !c.Exact {
+			compared += fmt.Sprintf(" (nearest measured to %s vs %s)", label(c.ClaimFrequent), label(c.ClaimBatched))
+		}
+		within := "no"
+		if c.Within() {
+			within = "yes"
+		}
+		t.Rows = append(t.Rows, []string{c.Strategy, compared, plot.Human(c.Frequent.Throughput.Mean),
+			plot.Human(c.Batched.Throughput.Mean), fmt.Sprintf("%+.1f%%", 100*c.Gain), within})
+	}
+	if len(t.Rows) == 0 {
+		t.Notes = append(t.Notes, "no strategy was measured at two or more intervals of one kind")
+	}
+	return t
+}
+
+func planTable(recs []model.Recommendation, b model.Budget) *Table {
+	t := &Table{Caption: "Capacity plan: the largest measured interval whose worst replay per crash fits the budget",
+		Head: []string{"strategy", "kind", "interval", "replay mean / max per crash (expected)", "budget (records)", "throughput per consumer", "consumers (≥ partitions)", "note"}}
+	for _, r := range recs {
+		row := []string{r.Strategy, string(r.Axis), "none fits", "–", plot.Human(r.BudgetRecords), "–", "–", r.Note}
+		if pt := r.Point; pt != nil {
+			row[2] = pt.Label
+			row[3] = fmt.Sprintf("%s / %s", plot.Human(pt.ExpectedReplay()), plot.Human(pt.ExpectedMaxReplay()))
+			row[5] = plot.Human(pt.Throughput.Mean) + "/s"
+			if r.Consumers > 0 {
+				row[6] = fmt.Sprint(r.Consumers)
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	t.Notes = append(t.Notes,
+		"Expected replay: the measured crash phase where it ran, else the model — mean N/2, at most N (count) or r·T at the consumer's full measured rate (time), the rate it runs at while catching up after a crash; a strategy's claimed bound is used when it is larger.",
+		"Consumers: ⌈rate ÷ one consumer's measured throughput at that interval⌉; the topic needs at least as many partitions.")
+	if b.Rate <= 0 {
+		t.Notes = append(t.Notes, "No --rate given: consumers are not planned, and a budget in seconds is taken at each consumer's own measured rate.")
+	}
+	return t
+}
+
+func violations(p model.Panel) []string {
+	var out []string
+	for _, pt := range append(append([]model.Point(nil), p.Ceiling...), p.Points...) {
+		for _, r := range pt.Cell.Reps {
+			for _, v := range r.Violations {
+				out = append(out, fmt.Sprintf("%s repetition %d: %s", r.Key, r.Repetition, v))
+			}
+		}
+	}
+	return out
+}

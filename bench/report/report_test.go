@@ -1,0 +1,97 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"html"
+	"image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/commitbench/commitbench/bench/model"
+	"github.com/commitbench/commitbench/bench/results"
+)
+
+func fixture(t *testing.T) []results.Result {
+	t.Helper()
+	rs, err := results.Read(filepath.Join("..", "plot", "testdata", results.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestWriteFromFixture(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := Write(dir, fixture(t), model.Budget{DupRecords: 5000, Rate: 2e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, HTMLFile), filepath.Join(dir, MarkdownFile)}; strings.Join(paths, ",") != strings.Join(want, ",") {
+		t.Fatalf("wrote %v, want %v", paths, want)
+	}
+	page := read(t, paths[0])
+	md := read(t, paths[1])
+
+	for _, want := range []string{"<!DOCTYPE html>", "</html>", "Environment", "embedded kfake", "go1.26.8",
+		"static membership true", "Cost model", "Capacity plan", "at-least-once-async at 1000rec"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	// Figures are inline and decode as PNG; nothing is linked from outside.
+	// html/template writes '+' as an entity, which browsers decode.
+	imgs := regexp.MustCompile(`<img src="data:image/png;base64,([^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(imgs) < 10 {
+		t.Fatalf("report.html inlines %d figures, want every figure (at least 10)", len(imgs))
+	}
+	for _, m := range imgs {
+		b, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Fatalf("an inline figure is not a PNG: %v", err)
+		}
+	}
+	if strings.Contains(page, "ZgotmplZ") {
+		t.Error("html/template rejected a value (ZgotmplZ in the page)")
+	}
+
+	for _, s := range []string{"none", "at-most-once", "at-least-once-sync", "at-least-once-async", "autocommit"} {
+		if !strings.Contains(md, "| "+s+" |") {
+			t.Errorf("report.md has no table row for %s", s)
+		}
+	}
+	for _, want := range []string{"1000rec\\|100ms", "100rec vs 10000rec", "(nearest measured to 5s vs 1m)", "| at-least-once-sync | count | 1000rec |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
+
+func TestMarkdownWithoutBudgetHasNoPlan(t *testing.T) {
+	r, err := Build(fixture(t), model.Budget{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.Markdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "Capacity plan") {
+		t.Error("a report without a duplicate budget shows a capacity plan")
+	}
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
