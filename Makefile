@@ -28,7 +28,7 @@ report: build
 	$(BIN) report $(RESULTS)/latest
 
 gate: build
-	$(BIN) gate --baseline $(RESULTS)/baseline --current $(RESULTS)/latest $(if $(wildcard $(RESULTS)/baseline/gates.yaml),--config $(RESULTS)/baseline/gates.yaml,)
+	$(BIN) gate --baseline $(RESULTS)/baseline --current $(RESULTS)/latest $(if $(wildcard $(RESULTS)/baseline/gates.yaml),--config $(RESULTS)/baseline/gates.yaml,) $(GATEFLAGS)
 
 # The whole suite under the race detector: real worker processes are
 # started and SIGKILLed, so it takes a minute or two.

@@ -37,6 +37,14 @@ type Result struct {
 
 	Broker broker.Description `json:"broker"`
 	Env    Env                `json:"env"`
+	// EffectsIn says where the ledger counted effects: "ledger" (the
+	// effect is the processing), "db" (result rows in the sink) or "topic"
+	// (the output topic, read committed). Elsewhere than the ledger,
+	// replay counts processing that the sink absorbed.
+	EffectsIn string `json:"effects_counted_in"`
+	// Sink is the database kind for "db" effects (its DSN is never
+	// recorded).
+	Sink string `json:"sink,omitempty"`
 
 	StartedAt  string `json:"started_at"`
 	FinishedAt string `json:"finished_at"`

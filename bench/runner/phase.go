@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -14,32 +15,111 @@ import (
 	"github.com/commitbench/commitbench/bench/ledger"
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/wire"
+	"github.com/commitbench/commitbench/bench/worker"
 )
 
 // sample is a timestamped value from a worker (Unix ns, value).
 type sample struct{ at, v int64 }
 
-// newPhase creates the phase's shared ledger.
-func (r *Runner) newPhase(p spec.Point, name string) (*phase, error) {
-	path := filepath.Join(r.tmp, fmt.Sprintf("p%d-%s", p.Index, name))
+// newPhase creates the phase's shared ledger and, for strategies whose
+// effects land elsewhere, its sink tables or output topic.
+func (r *Runner) newPhase(ctx context.Context, p spec.Point, name string) (ph *phase, err error) {
+	info, err := strategy.Lookup(p.Strategy)
+	if err != nil {
+		return nil, err
+	}
+	id := fmt.Sprintf("p%d-%s", p.Index, name)
+	path := filepath.Join(r.tmp, id)
 	l, err := ledger.Create(path, r.end)
 	if err != nil {
 		return nil, err
 	}
-	return &phase{name: name, point: p, ledger: l, path: path}, nil
+	ph = &phase{name: name, point: p, info: info, ledger: l, path: path, r: r}
+	defer func() {
+		if err != nil {
+			ph.close(ctx)
+		}
+	}()
+	ph.cfg = r.workerConfig(p, name, path)
+	switch info.Effects {
+	case strategy.EffectsDB:
+		ph.cfg.Sink = worker.SinkConfig{Kind: r.w.Sink.Kind, DSN: r.w.Sink.DSN,
+			Tables: "cb_" + tableSafe(r.runID) + "_" + tableSafe(id)}
+		if r.w.Sink.Kind == sink.SQLite {
+			ph.cfg.Sink.DSN = path + ".db"
+		}
+		if ph.db, err = sink.Open(ctx, ph.cfg.Sink.Kind, ph.cfg.Sink.DSN); err != nil {
+			return ph, err
+		}
+		ph.tables = sink.TablesFor(ph.cfg.Sink.Tables)
+		if err := ph.db.Setup(ctx, ph.tables, p.Strategy == strategy.Idempotent); err != nil {
+			return ph, err
+		}
+	case strategy.EffectsTopic:
+		ph.cfg.Output = r.topic + "-" + id + "-out"
+		if err := createTopic(ctx, r.b.Addrs(), ph.cfg.Output, r.w.Topic.Partitions); err != nil {
+			return ph, err
+		}
+	}
+	return ph, nil
 }
 
-// close unmaps and removes the phase's ledger.
-func (ph *phase) close() {
+// tableSafe keeps letters and digits, so a name can be part of a table's.
+func tableSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// close releases the phase's ledger, sink tables and output topic.
+func (ph *phase) close(ctx context.Context) {
 	ph.ledger.Close()
 	os.Remove(ph.path)
+	if ph.db != nil {
+		if ph.db.Kind() == sink.SQLite {
+			ph.db.Close()
+			for _, suffix := range []string{".db", ".db-wal", ".db-shm"} {
+				os.Remove(ph.path + suffix)
+			}
+		} else {
+			ph.db.Drop(ctx, ph.tables)
+			ph.db.Close()
+		}
+	}
+	if ph.cfg.Output != "" {
+		deleteTopic(ctx, ph.r.b.Addrs(), ph.cfg.Output)
+	}
+}
+
+// effects returns the ledger of the phase's effects where the strategy
+// puts them: the shared ledger, the sink's result rows, or the output
+// topic read committed.
+func (ph *phase) effects(ctx context.Context) (*ledger.Ledger, error) {
+	switch ph.info.Effects {
+	case strategy.EffectsDB:
+		l := ledger.New(ph.r.end)
+		return l, ph.db.EachResult(ctx, ph.tables, l.Apply)
+	case strategy.EffectsTopic:
+		l := ledger.New(ph.r.end)
+		return l, readCommitted(ctx, ph.r.b.Addrs(), ph.cfg.Output, ph.r.end, ph.r.stall, l.Apply)
+	}
+	return ph.ledger, nil
 }
 
 // phase gathers what the workers of one phase report.
 type phase struct {
+	r        *Runner
+	info     strategy.Info
+	cfg      worker.Config
+	db       *sink.DB
+	tables   sink.Tables
 	path     string
 	name     string
 	point    spec.Point
@@ -152,12 +232,14 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.D
 // throughput runs the crash-free phase: one worker consumes the topic. It
 // also returns how long the worker was busy, which plans the crash phase.
 func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughput, time.Duration, error) {
-	ph, err := r.newPhase(p, "tput")
+	ph, err := r.newPhase(ctx, p, "tput")
+	if ph != nil {
+		defer ph.close(context.WithoutCancel(ctx))
+	}
 	if err != nil {
 		return results.Throughput{}, 0, err
 	}
-	defer ph.close()
-	s, err := start(ctx, r.worker, r.workerConfig(p, "tput", ph.path))
+	s, err := start(ctx, r.worker, ph.cfg)
 	if err != nil {
 		return results.Throughput{}, 0, err
 	}
@@ -166,7 +248,11 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughp
 	if _, err := r.pump(ctx, ph, pr, -1); err != nil {
 		return results.Throughput{}, 0, err
 	}
-	tally := ph.ledger.Tally()
+	eff, err := ph.effects(ctx)
+	if err != nil {
+		return results.Throughput{}, 0, err
+	}
+	tally := eff.Tally()
 	t := results.Throughput{
 		Records:          tally.Records,
 		WarmupRecords:    r.w.WarmupRecords,
@@ -240,7 +326,7 @@ func steadyWindow(ps []sample, warmup int64) (from, to sample, err error) {
 // crashRec is what the crash phase knows about one kill.
 type crashRec struct {
 	killAt   time.Time
-	high     map[int32]int64 // per partition, how far the killed worker had got
+	started  map[int32]int64 // where the killed worker had resumed
 	before   ledger.Snapshot // the ledger when the killed worker started
 	after    ledger.Snapshot // the ledger when the killed worker was drained
 	recovery time.Duration   // kill → the replacement's first record; <0 if none
@@ -252,12 +338,13 @@ type crashRec struct {
 // worker took to consume it in the throughput phase; kills are spread over
 // that span.
 func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) (*results.Crash, error) {
-	info, _ := strategy.Lookup(p.Strategy)
-	ph, err := r.newPhase(p, "crash")
+	ph, err := r.newPhase(ctx, p, "crash")
+	if ph != nil {
+		defer ph.close(context.WithoutCancel(ctx))
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer ph.close()
 	k := r.w.Crashes.PerPoint
 	rng := rand.New(rand.NewPCG(uint64(r.w.Crashes.Seed), uint64(p.Index)))
 	slot := busy / time.Duration(k+1)
@@ -266,7 +353,7 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 	var base int64
 	before := ph.ledger.Snapshot()
 	for {
-		s, err := start(ctx, r.worker, r.workerConfig(p, "crash", ph.path))
+		s, err := start(ctx, r.worker, ph.cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -298,17 +385,15 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 			break
 		}
 		fmt.Fprintf(r.log, "%s rep %d: SIGKILL %d after %s of work\n", p.Key, p.Repetition, len(recs)+1, delay.Round(time.Microsecond))
-		// The killed worker had reached at least where it resumed, even
-		// in partitions where it applied nothing.
-		high := ph.ledger.High()
-		for p, o := range pr.starts {
-			high[p] = max(high[p], o)
-		}
 		after := ph.ledger.Snapshot()
-		recs = append(recs, crashRec{killAt: killAt, high: high, before: before, after: after})
+		recs = append(recs, crashRec{killAt: killAt, started: pr.starts, before: before, after: after})
 		before = after
 	}
-	tally := ph.ledger.Tally()
+	eff, err := ph.effects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tally := eff.Tally()
 	c := &results.Crash{
 		Planned:        k,
 		Kills:          len(recs),
@@ -327,11 +412,13 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 		c.ReplayPerCrash = append(c.ReplayPerCrash, replay)
 		c.ReplayMax = max(c.ReplayMax, replay)
 		c.ReplayMean += float64(replay) / float64(len(recs))
-		// What the kill lost: records past what had been applied and
-		// before where the replacement resumed, never applied since.
+		// What the kill lost: records from where the killed worker
+		// resumed to where its replacement did, whose effect never
+		// landed. Later workers never go below their resume point, and
+		// these ranges are disjoint, so the losses add up to the total.
 		var lost int64
-		for p, hi := range rec.high {
-			lost += ph.ledger.LostIn(p, hi, rec.resumed[p])
+		for p, from := range rec.started {
+			lost += eff.LostIn(p, from, rec.resumed[p])
 		}
 		c.LostPerCrash = append(c.LostPerCrash, lost)
 		if rec.recovery >= 0 {
@@ -344,10 +431,10 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 	if n := len(c.RecoveryMs); n > 0 {
 		c.RecoveryMeanMs /= float64(n)
 	}
-	if b, ok := info.ReplayBound(p.Interval.Records); ok {
+	if b, ok := ph.info.ReplayBound(p.Interval.Records); ok {
 		c.ReplayBound = &b
 	}
-	if b, ok := info.LossBound(p.Interval.Records); ok {
+	if b, ok := ph.info.LossBound(p.Interval.Records); ok {
 		c.LossBound = &b
 	}
 	return c, nil

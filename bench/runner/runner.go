@@ -149,8 +149,12 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 		Crashes:            r.w.Crashes,
 		Broker:             r.b.Describe(),
 		Env:                r.env,
+		EffectsIn:          info.Effects,
 		StartedAt:          time.Now().UTC().Format(time.RFC3339Nano),
 		Violations:         []string{},
+	}
+	if info.Effects == strategy.EffectsDB {
+		res.Sink = r.w.Sink.Kind
 	}
 	tp, busy, err := r.throughput(ctx, p)
 	if err != nil {

@@ -156,3 +156,47 @@ func TestBrokenStrategyIsCaught(t *testing.T) {
 		t.Fatalf("loss under an at-least-once claim raised no violation")
 	}
 }
+
+// The exactly-once family: several SIGKILLs, most landing inside an open
+// database or Kafka transaction, and not one effect lost or duplicated.
+func TestExactlyOnceCrashes(t *testing.T) {
+	for _, name := range []string{"exactly-once-db", "idempotent", "transactional"} {
+		t.Run(name, func(t *testing.T) {
+			const n = 1000
+			res := runOne(t, crashWorkload(t, name, n, 3))
+			c := res.Crash
+			if c == nil || c.Kills == 0 {
+				t.Fatalf("no kill landed: %+v", c)
+			}
+			if res.Throughput.Lost != 0 || res.Throughput.Duplicates != 0 {
+				t.Errorf("crash-free phase: lost %d, duplicates %d", res.Throughput.Lost, res.Throughput.Duplicates)
+			}
+			if c.Lost != 0 || c.Duplicates != 0 {
+				t.Errorf("lost %d, duplicated %d effects; want 0 and 0", c.Lost, c.Duplicates)
+			}
+			if sum(c.ReplayPerCrash) == 0 {
+				t.Errorf("no replay was absorbed: the kills landed outside every batch, so the test proved nothing")
+			}
+			for i, r := range c.ReplayPerCrash {
+				if r > n {
+					t.Errorf("crash %d replayed %d records; bound is %d", i+1, r, n)
+				}
+			}
+			if len(res.Violations) != 0 {
+				t.Errorf("violations: %v", res.Violations)
+			}
+		})
+	}
+}
+
+// Offsets committed outside the database transaction lose results when a
+// kill lands inside it: the same check must catch it.
+func TestBrokenExactlyOnceIsCaught(t *testing.T) {
+	res := runOne(t, crashWorkload(t, "broken-eos-db", 1000, 3))
+	if res.Crash == nil || res.Crash.Lost == 0 {
+		t.Fatalf("the broken strategy lost nothing: %+v", res.Crash)
+	}
+	if len(res.Violations) == 0 {
+		t.Fatal("loss under an exactly-once claim raised no violation")
+	}
+}

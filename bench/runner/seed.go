@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -10,22 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
+	"github.com/commitbench/commitbench/bench/worker"
 )
-
-// codec maps a workload's compression name to kgo's codec.
-func codec(name string) kgo.CompressionCodec {
-	switch name {
-	case "gzip":
-		return kgo.GzipCompression()
-	case "snappy":
-		return kgo.SnappyCompression()
-	case "lz4":
-		return kgo.Lz4Compression()
-	case "zstd":
-		return kgo.ZstdCompression()
-	}
-	return kgo.NoCompression()
-}
 
 // ping checks that the broker answers metadata within the timeout, so an
 // unreachable broker is one clear error instead of a hung worker.
@@ -52,7 +40,7 @@ func seed(ctx context.Context, addrs []string, topic string, w *spec.Workload) (
 		kgo.ClientID("commitbench-seeder"),
 		kgo.DefaultProduceTopic(topic),
 		kgo.ProducerLinger(c.Linger.D()),
-		kgo.ProducerBatchCompression(codec(c.Compression)),
+		kgo.ProducerBatchCompression(worker.Codec(c.Compression)),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 	}
 	if w.Topic.Keys == "none" {
@@ -125,4 +113,71 @@ func deleteTopic(ctx context.Context, addrs []string, topic string) error {
 	defer cl.Close()
 	_, err = kadm.NewClient(cl).DeleteTopic(ctx, topic)
 	return err
+}
+
+// createTopic creates an output topic with the source's partition count.
+func createTopic(ctx context.Context, addrs []string, topic string, partitions int32) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ClientID("commitbench-harness"))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, topic); err != nil {
+		return fmt.Errorf("creating output topic %s: %w", topic, err)
+	}
+	return nil
+}
+
+// readCommitted reads an output topic as a downstream consumer with
+// read_committed isolation would, and applies each record's source to f.
+// Every partition ends with the strategy's end marker, written in its last
+// committed transaction; the read stops when all have been seen, or fails
+// when nothing arrives for stall.
+func readCommitted(ctx context.Context, addrs []string, topic string, end map[int32]int64, stall time.Duration, f func(int32, int64) error) error {
+	parts := map[int32]kgo.Offset{}
+	for p := range end {
+		parts[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(addrs...),
+		kgo.ClientID("commitbench-reader"),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}),
+	)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	done := map[int32]bool{}
+	for len(done) < len(end) {
+		pctx, cancel := context.WithTimeout(ctx, stall)
+		fs := cl.PollFetches(pctx)
+		timedOut := pctx.Err() != nil
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if timedOut {
+			return fmt.Errorf("reading %s: %d partitions lack their end marker after %s: the last transaction did not commit", topic, len(end)-len(done), stall)
+		}
+		var ferr error
+		fs.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("reading %s[%d]: %w", topic, p, err) })
+		if ferr != nil {
+			return ferr
+		}
+		for _, r := range fs.Records() {
+			if bytes.Equal(r.Key, strategy.EndMarker) {
+				done[r.Partition] = true
+				continue
+			}
+			p, o, err := strategy.DecodeSource(r.Key)
+			if err != nil {
+				return fmt.Errorf("reading %s[%d]@%d: %w", topic, r.Partition, r.Offset, err)
+			}
+			if err := f(p, o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

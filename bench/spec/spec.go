@@ -43,6 +43,18 @@ type Workload struct {
 	Crashes Crashes `yaml:"crashes" json:"crashes"`
 	// Client holds the Kafka client settings.
 	Client Client `yaml:"client" json:"client"`
+	// Sink is the database of the strategies whose effects land in one.
+	Sink Sink `yaml:"sink" json:"sink"`
+}
+
+// Sink is the database the exactly-once family writes to.
+type Sink struct {
+	// Kind is sqlite (a file per phase, the default) or postgres.
+	Kind string `yaml:"kind" json:"kind"`
+	// DSN locates PostgreSQL. It may hold a password, so it is never
+	// written to results; prefer the COMMITBENCH_PG_DSN environment
+	// variable or --sink-dsn to writing it in a workload file.
+	DSN string `yaml:"dsn" json:"-"`
 }
 
 // Broker selects the broker provider.
@@ -230,6 +242,9 @@ func (w *Workload) applyDefaults() {
 	d := defaults
 	if w.Broker.Kind == "" {
 		w.Broker.Kind = d.Broker.Kind
+	}
+	if w.Sink.Kind == "" {
+		w.Sink.Kind = "sqlite"
 	}
 	if w.Topic.Partitions == 0 {
 		w.Topic.Partitions = d.Topic.Partitions

@@ -24,6 +24,12 @@ func (w *Workload) Validate() error {
 		return bad("broker.kind", fmt.Sprintf("unknown broker %q", w.Broker.Kind),
 			"use one of: "+strings.Join(BrokerKinds, ", "))
 	}
+	switch {
+	case w.Sink.Kind != "sqlite" && w.Sink.Kind != "postgres":
+		return bad("sink.kind", fmt.Sprintf("unknown sink %q", w.Sink.Kind), "use sqlite or postgres")
+	case w.Sink.Kind == "sqlite" && w.Sink.DSN != "":
+		return bad("sink.dsn", "sqlite takes no DSN (each phase gets its own file)", "remove sink.dsn or use kind: postgres")
+	}
 	if w.Broker.CommitDelay < 0 {
 		return bad("broker.commit_delay", "must not be negative", `use "0s" for none or a latency such as "2ms"`)
 	}

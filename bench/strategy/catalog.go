@@ -33,7 +33,21 @@ const (
 	AtLeastOnceAsync  = "at-least-once-async"
 	Autocommit        = "autocommit"
 	AutocommitMarks   = "autocommit-marks"
+	ExactlyOnceDB     = "exactly-once-db"
+	Idempotent        = "idempotent"
+	Transactional     = "transactional"
 	brokenAtLeastOnce = "broken-commit-ahead" // test-only: see Info.Hidden
+	brokenExactlyOnce = "broken-eos-db"       // test-only: see Info.Hidden
+)
+
+// Where a strategy's effects land, which is where the ledger reads them.
+const (
+	// EffectsLedger: processing a record is its effect (the shared ledger).
+	EffectsLedger = "ledger"
+	// EffectsDB: effects are rows in the sink database.
+	EffectsDB = "db"
+	// EffectsTopic: effects are records in an output topic, read committed.
+	EffectsTopic = "topic"
 )
 
 // Info describes one strategy: what it claims and which commit intervals it
@@ -49,6 +63,13 @@ type Info struct {
 	// elapsed time, or both (whichever comes first). A strategy with neither
 	// never commits and takes no interval.
 	Count, Time bool
+	// Effects is where the strategy's effects land: EffectsLedger,
+	// EffectsDB or EffectsTopic. Elsewhere than the ledger, the shared
+	// ledger still counts processing, so replays absorbed are measured.
+	Effects string
+	// OffsetsInSink: the strategy stores its offsets with its results and
+	// resumes from there, not from the group's commits.
+	OffsetsInSink bool
 	// Hidden strategies are deliberately wrong variants that exist so tests
 	// can prove the ledger catches them; they are not listed to users.
 	Hidden bool
@@ -88,9 +109,10 @@ func (i Info) ReplayBound(records int64) (int64, bool) {
 		return 0, false
 	}
 	switch i.Name {
-	case AtLeastOnceSync:
-		// At most records-1 processed since the last commit, plus the batch
-		// whose commit was in flight when the kill landed.
+	case AtLeastOnceSync, Idempotent, ExactlyOnceDB, Transactional:
+		// At most records processed since the last commit (the batch
+		// whose commit was in flight when the kill landed). For the
+		// exactly-once strategies this bounds the replay they absorb.
 		return records, true
 	// at-least-once-async has no count bound: while one commit is in
 	// flight, further triggers are coalesced into the next commit, so the
@@ -127,8 +149,16 @@ var catalog = []Info{
 		Summary: "kgo autocommit on a timer: commits what earlier polls returned"},
 	{Name: AutocommitMarks, Guarantee: AtLeastOnce, Time: true,
 		Summary: "kgo autocommit on a timer, of records marked after processing"},
+	{Name: ExactlyOnceDB, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB, OffsetsInSink: true,
+		Summary: "one database transaction writes a batch's results and the next offsets; resumes from the database"},
+	{Name: Idempotent, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB,
+		Summary: "at-least-once commits, results upserted by source record: replays happen, effects land once"},
+	{Name: Transactional, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsTopic,
+		Summary: "Kafka transactions: consume, produce to an output topic and commit offsets in one transaction"},
 	{Name: brokenAtLeastOnce, Guarantee: AtLeastOnce, Count: true, Hidden: true,
 		Summary: "commits before processing yet claims at-least-once: the ledger must catch it losing records"},
+	{Name: brokenExactlyOnce, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB, Hidden: true,
+		Summary: "commits polled offsets to Kafka outside the database transaction: the ledger must catch it losing records"},
 }
 
 // Lookup returns the strategy with the given name, or an error that lists
@@ -136,6 +166,9 @@ var catalog = []Info{
 func Lookup(name string) (Info, error) {
 	for _, i := range catalog {
 		if i.Name == name {
+			if i.Effects == "" {
+				i.Effects = EffectsLedger
+			}
 			return i, nil
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
@@ -39,6 +40,13 @@ type Env struct {
 	// Start is each partition's position before the first poll (the
 	// committed offset, or 0).
 	Start map[int32]int64
+	// DB and Tables are the sink database of the EffectsDB strategies.
+	DB     *sink.DB
+	Tables sink.Tables
+	// Session is the transactional strategy's client (Client is its
+	// consumer); Output is the topic it produces to.
+	Session *kgo.GroupTransactSession
+	Output  string
 
 	next      map[int32]int64 // next offset to process, per partition
 	epoch     map[int32]int32 // leader epoch of the last processed record
@@ -76,16 +84,18 @@ func (e *Env) Processed() int64 { return e.processed }
 // context ended.
 func (e *Env) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
 	fs := e.Client.PollRecords(ctx, max)
-	var ferr error
-	fs.EachError(func(t string, p int32, err error) {
-		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && ferr == nil {
-			ferr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
-		}
-	})
-	if ferr != nil {
-		return nil, ferr
+	if err := fetchErr(fs); err != nil {
+		return nil, err
 	}
 	return fs.Records(), nil
+}
+
+// ctxErr returns err if it is a context's end, else nil.
+func ctxErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
 }
 
 // apply processes one record: the work, then its effect, which lands at
@@ -125,6 +135,18 @@ func (e *Env) progress(force bool) error {
 	return e.Events.Event(wire.Frame{Kind: wire.Progress, A: now.UnixNano(), B: e.processed}, false)
 }
 
+// nextOffsets is the next offset of every partition that moved past its
+// start, as the database stores it.
+func (e *Env) nextOffsets() map[int32]int64 {
+	m := make(map[int32]int64, len(e.next))
+	for p, o := range e.next {
+		if o > e.Start[p] {
+			m[p] = o
+		}
+	}
+	return m
+}
+
 // positions returns the offsets to commit: the next offset of every
 // partition that moved past its start.
 func (e *Env) positions() map[string]map[int32]kgo.EpochOffset {
@@ -141,11 +163,16 @@ func (e *Env) positions() map[string]map[int32]kgo.EpochOffset {
 // latency. A failed commit is reported and returned.
 func (e *Env) commitSync(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
 	start := time.Now()
+	return e.reportCommit(start, e.commitKafka(ctx, offsets))
+}
+
+// commitKafka commits offsets to the group and waits, unreported.
+func (e *Env) commitKafka(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
 	var cerr error
 	e.Client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		cerr = commitErr(resp, err)
 	})
-	return e.reportCommit(start, cerr)
+	return cerr
 }
 
 func (e *Env) reportCommit(start time.Time, err error) error {

@@ -51,6 +51,14 @@ func Run(ctx context.Context, name string, e *Env) error {
 		loop = runAsync
 	case Autocommit, AutocommitMarks:
 		loop = runAutocommit(name == AutocommitMarks)
+	case ExactlyOnceDB:
+		loop = runDB(dbOffsets)
+	case Idempotent:
+		loop = runDB(dbThenKafka)
+	case brokenExactlyOnce:
+		loop = runDB(kafkaOnPoll)
+	case Transactional:
+		loop = runTransactional
 	default:
 		_, err := Lookup(name)
 		return err
@@ -63,7 +71,7 @@ func Run(ctx context.Context, name string, e *Env) error {
 	if err := e.progress(true); err != nil {
 		return err
 	}
-	if name != None && e.Done() {
+	if info, _ := Lookup(name); name != None && !info.OffsetsInSink && name != Transactional && e.Done() {
 		if err := e.commitSync(ctx, e.positions()); err != nil {
 			return fmt.Errorf("final commit: %w", err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/commitbench/commitbench/bench/ledger"
+	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/wire"
@@ -39,8 +40,19 @@ type Config struct {
 	Processing spec.Processing `json:"processing"`
 	Client     spec.Client     `json:"client"`
 	End        map[int32]int64 `json:"end"`
+	// Sink is the database of the strategies whose effects land there.
+	Sink SinkConfig `json:"sink"`
+	// Output is the topic the transactional strategy produces to.
+	Output string `json:"output,omitempty"`
 	// Ledger is the shared effect file the worker applies effects to.
 	Ledger string `json:"ledger"`
+}
+
+// SinkConfig locates a phase's sink tables.
+type SinkConfig struct {
+	Kind   string `json:"kind,omitempty"`
+	DSN    string `json:"dsn,omitempty"`
+	Tables string `json:"tables,omitempty"` // table-name prefix
 }
 
 // ReadConfig decodes a Config.
@@ -57,40 +69,85 @@ func ReadConfig(r io.Reader) (Config, error) {
 // Run consumes under cfg until the topic is consumed or ctx ends, writing
 // the wire stream to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
-	sink := wire.NewWriter(out)
-	effects, err := ledger.Open(cfg.Ledger, cfg.End)
+	info, err := strategy.Lookup(cfg.Strategy)
 	if err != nil {
 		return err
 	}
-	defer effects.Close()
-	opts := append(ClientOpts(cfg), kgo.WithHooks(commitHook{sink}))
-	opts = append(opts, strategy.ClientOpts(cfg.Strategy, cfg.Interval.Every.D(), sink)...)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("creating client: %w", err)
-	}
-	defer cl.Close()
-
-	start, err := committed(ctx, cl, cfg)
+	events := wire.NewWriter(out)
+	processed, err := ledger.Open(cfg.Ledger, cfg.End)
 	if err != nil {
 		return err
 	}
-	for p, o := range start {
-		if err := sink.Event(wire.Frame{Kind: wire.Start, Partition: p, A: o}, false); err != nil {
-			return fmt.Errorf("writing to parent: %w", err)
-		}
-	}
+	defer processed.Close()
 	env := &strategy.Env{
-		Client:  cl,
 		Topic:   cfg.Topic,
 		Records: cfg.Interval.Records,
 		Every:   cfg.Interval.Every.D(),
 		MaxPoll: cfg.Client.MaxPollRecords,
 		Work:    work(cfg.Processing),
-		Effects: effects,
-		Events:  sink,
+		Effects: processed,
+		Events:  events,
 		End:     cfg.End,
-		Start:   start,
+		Output:  cfg.Output,
+	}
+	if info.Effects == strategy.EffectsDB {
+		db, err := sink.Open(ctx, cfg.Sink.Kind, cfg.Sink.DSN)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		env.DB, env.Tables = db, sink.TablesFor(cfg.Sink.Tables)
+	}
+
+	base := append(ClientOpts(cfg), kgo.WithHooks(commitHook{events}))
+	switch {
+	case info.OffsetsInSink:
+		// The database owns the offsets: no group, and the worker seeks
+		// to where the stored results end.
+		if env.Start, err = storedOffsets(ctx, env.DB, env.Tables, cfg.End); err != nil {
+			return err
+		}
+		at := map[int32]kgo.Offset{}
+		for p, o := range env.Start {
+			at[p] = kgo.NewOffset().At(o)
+		}
+		env.Client, err = kgo.NewClient(append(base, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: at}))...)
+	case cfg.Strategy == strategy.Transactional:
+		opts := append(base, GroupOpts(cfg)...)
+		opts = append(opts,
+			kgo.TransactionalID(cfg.Group+"-txn"),
+			kgo.TransactionTimeout(cfg.Client.SessionTimeout.D()),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			kgo.ProducerLinger(cfg.Client.Linger.D()),
+			kgo.ProducerBatchCompression(Codec(cfg.Client.Compression)),
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+		)
+		env.Session, err = kgo.NewGroupTransactSession(opts...)
+		if err == nil {
+			env.Client = env.Session.Client()
+		}
+	default:
+		opts := append(base, GroupOpts(cfg)...)
+		opts = append(opts, strategy.ClientOpts(cfg.Strategy, cfg.Interval.Every.D(), events)...)
+		env.Client, err = kgo.NewClient(opts...)
+	}
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	if env.Session != nil {
+		defer env.Session.Close()
+	} else {
+		defer env.Client.Close()
+	}
+	if env.Start == nil {
+		if env.Start, err = committed(ctx, env.Client, cfg); err != nil {
+			return err
+		}
+	}
+	for p, o := range env.Start {
+		if err := events.Event(wire.Frame{Kind: wire.Start, Partition: p, A: o}, false); err != nil {
+			return fmt.Errorf("writing to parent: %w", err)
+		}
 	}
 	env.Init()
 	if err := strategy.Run(ctx, cfg.Strategy, env); err != nil {
@@ -99,25 +156,31 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if !env.Done() {
 		return ctx.Err()
 	}
-	return sink.Event(wire.Frame{Kind: wire.Done, A: time.Now().UnixNano(), B: env.Processed()}, true)
+	return events.Event(wire.Frame{Kind: wire.Done, A: time.Now().UnixNano(), B: env.Processed()}, true)
 }
 
-// ClientOpts are the consumer's options (the strategy adds its commit
-// options), every setting that shapes the
-// measurement given explicitly rather than left to kgo's defaults.
+// ClientOpts are the options every worker client shares, each setting that
+// shapes the measurement given explicitly rather than left to kgo's
+// defaults.
 func ClientOpts(cfg Config) []kgo.Opt {
 	c := cfg.Client
-	session := c.SessionTimeout.D()
-	opts := []kgo.Opt{
+	return []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID("commitbench-worker"),
-		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
 		kgo.FetchMaxBytes(c.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(c.FetchMaxPartitionBytes),
 		kgo.FetchMaxWait(c.FetchMaxWait.D()),
+	}
+}
+
+// GroupOpts are the consumer-group options.
+func GroupOpts(cfg Config) []kgo.Opt {
+	session := cfg.Client.SessionTimeout.D()
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
 		kgo.SessionTimeout(session),
 		kgo.HeartbeatInterval(session / 3),
 		// A dead dynamic member holds its partitions until its session
@@ -130,6 +193,34 @@ func ClientOpts(cfg Config) []kgo.Opt {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
 	return opts
+}
+
+// Codec maps a workload's compression name to kgo's codec.
+func Codec(name string) kgo.CompressionCodec {
+	switch name {
+	case "gzip":
+		return kgo.GzipCompression()
+	case "snappy":
+		return kgo.SnappyCompression()
+	case "lz4":
+		return kgo.Lz4Compression()
+	case "zstd":
+		return kgo.ZstdCompression()
+	}
+	return kgo.NoCompression()
+}
+
+// storedOffsets reads where the database's results end (0 where none).
+func storedOffsets(ctx context.Context, db *sink.DB, t sink.Tables, end map[int32]int64) (map[int32]int64, error) {
+	stored, err := db.Offsets(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	start := make(map[int32]int64, len(end))
+	for p := range end {
+		start[p] = stored[p]
+	}
+	return start, nil
 }
 
 // committed returns the group's committed offset of every partition (0

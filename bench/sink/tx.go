@@ -1,0 +1,93 @@
+package sink
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// chunk is how many result rows go in one INSERT: one statement per record
+// would measure the driver, not the strategy.
+const chunk = 100
+
+// Tx is one open database transaction of a strategy's batch.
+type Tx struct {
+	d       *DB
+	tx      *sql.Tx
+	t       Tables
+	upsert  bool
+	pending []int64 // partition, offset, value triples not yet inserted
+}
+
+// Begin opens a transaction. With upsert, a result row that exists already
+// is left alone (the idempotent sink); without, it is inserted again.
+func (d *DB) Begin(ctx context.Context, t Tables, upsert bool) (*Tx, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("beginning a sink transaction: %w", err)
+	}
+	return &Tx{d: d, tx: tx, t: t, upsert: upsert}, nil
+}
+
+// Add writes one record's result (inserted in chunks, inside the open
+// transaction).
+func (x *Tx) Add(ctx context.Context, p int32, o, value int64) error {
+	x.pending = append(x.pending, int64(p), o, value)
+	if len(x.pending) >= 3*chunk {
+		return x.flush(ctx)
+	}
+	return nil
+}
+
+func (x *Tx) flush(ctx context.Context) error {
+	n := len(x.pending) / 3
+	if n == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (src_partition, src_offset, value) VALUES ", x.t.Results)
+	args := make([]any, 0, len(x.pending))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("(?,?,?)")
+		args = append(args, x.pending[3*i], x.pending[3*i+1], x.pending[3*i+2])
+	}
+	if x.upsert {
+		b.WriteString(" ON CONFLICT (src_partition, src_offset) DO NOTHING")
+	}
+	x.pending = x.pending[:0]
+	if _, err := x.tx.ExecContext(ctx, x.d.q(b.String()), args...); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	return nil
+}
+
+// SaveOffsets stores the next offset of each partition in the transaction.
+func (x *Tx) SaveOffsets(ctx context.Context, next map[int32]int64) error {
+	q := x.d.q(fmt.Sprintf(`INSERT INTO %s (src_partition, next_offset) VALUES (?, ?)
+		ON CONFLICT (src_partition) DO UPDATE SET next_offset = excluded.next_offset`, x.t.Offsets))
+	for p, o := range next {
+		if _, err := x.tx.ExecContext(ctx, q, p, o); err != nil {
+			return fmt.Errorf("storing offsets: %w", err)
+		}
+	}
+	return nil
+}
+
+// Commit writes what is pending and commits.
+func (x *Tx) Commit(ctx context.Context) error {
+	if err := x.flush(ctx); err != nil {
+		x.tx.Rollback()
+		return err
+	}
+	if err := x.tx.Commit(); err != nil {
+		return fmt.Errorf("committing the sink transaction: %w", err)
+	}
+	return nil
+}
+
+// Rollback abandons the transaction.
+func (x *Tx) Rollback() error { return x.tx.Rollback() }

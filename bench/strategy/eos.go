@@ -1,0 +1,213 @@
+package strategy
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/commitbench/commitbench/bench/sink"
+	"github.com/commitbench/commitbench/bench/wire"
+)
+
+// offsetMode is where a database strategy keeps its offsets.
+type offsetMode int
+
+const (
+	// dbOffsets: in the same transaction as the results (exactly-once-db).
+	dbOffsets offsetMode = iota
+	// dbThenKafka: results upserted and committed, then offsets committed
+	// to the group (idempotent).
+	dbThenKafka
+	// kafkaOnPoll: offsets committed to the group as soon as records are
+	// polled, outside the database transaction (the broken variant).
+	kafkaOnPoll
+)
+
+// runDB writes each batch's results inside one database transaction that
+// stays open while the batch is processed, so a kill usually lands inside
+// it. The batch ends every Records records or Every of time.
+func runDB(mode offsetMode) func(context.Context, *Env) error {
+	return func(ctx context.Context, e *Env) error {
+		t := newTrigger(e.Records, e.Every)
+		var tx *sink.Tx
+		commit := func() error {
+			t.reset()
+			if tx == nil {
+				return nil
+			}
+			start := time.Now()
+			if mode == dbOffsets {
+				if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
+					tx.Rollback()
+					return err
+				}
+			}
+			// One latency covers the whole commit: for the idempotent
+			// sink, the database's and then the group's.
+			err := tx.Commit(ctx)
+			tx = nil
+			if err == nil && mode == dbThenKafka {
+				err = e.commitKafka(ctx, e.positions())
+			}
+			return e.reportCommit(start, err)
+		}
+		for !e.Done() {
+			rs, err := e.poll(ctx, e.MaxPoll)
+			if err != nil || rs == nil && ctx.Err() != nil {
+				if tx != nil {
+					tx.Rollback()
+				}
+				return err
+			}
+			if mode == kafkaOnPoll && len(rs) > 0 {
+				if err := e.commitSync(ctx, ahead(e, rs)); err != nil {
+					return err
+				}
+			}
+			for _, r := range rs {
+				if tx == nil {
+					if tx, err = e.DB.Begin(ctx, e.Tables, mode == dbThenKafka); err != nil {
+						return err
+					}
+				}
+				if err := e.apply(r); err != nil {
+					return err
+				}
+				if err := tx.Add(ctx, r.Partition, r.Offset, r.Offset*2); err != nil {
+					return err
+				}
+				if t.record() {
+					if err := commit(); err != nil {
+						return err
+					}
+				}
+			}
+			if t.idle() {
+				if err := commit(); err != nil {
+					return err
+				}
+			}
+			if err := e.progress(false); err != nil {
+				return err
+			}
+		}
+		return commit()
+	}
+}
+
+// ahead returns the positions past every record in rs.
+func ahead(e *Env, rs []*kgo.Record) map[string]map[int32]kgo.EpochOffset {
+	m := e.positions()
+	for _, r := range rs {
+		if cur, ok := m[e.Topic][r.Partition]; !ok || r.Offset+1 > cur.Offset {
+			m[e.Topic][r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+		}
+	}
+	return m
+}
+
+// EncodeSource is the output record's key: the source partition and
+// offset, which the harness counts on the read-committed side.
+func EncodeSource(p int32, o int64) []byte {
+	b := make([]byte, 12)
+	binary.BigEndian.PutUint32(b, uint32(p))
+	binary.BigEndian.PutUint64(b[4:], uint64(o))
+	return b
+}
+
+// DecodeSource reverses EncodeSource.
+func DecodeSource(b []byte) (int32, int64, error) {
+	if len(b) != 12 {
+		return 0, 0, fmt.Errorf("output record key of %d bytes, want 12", len(b))
+	}
+	return int32(binary.BigEndian.Uint32(b)), int64(binary.BigEndian.Uint64(b[4:])), nil
+}
+
+// EndMarker is the key of the record the transactional strategy writes to
+// each output partition in its final transaction: a reader that sees it
+// knows the partition is complete.
+var EndMarker = []byte("commitbench-end")
+
+// runTransactional consumes, produces each result to the output topic and
+// commits the consumed offsets in the same Kafka transaction. A
+// transaction ends only between polls — GroupTransactSession commits the
+// offsets of everything polled — so polls are sized to end on the interval.
+func runTransactional(ctx context.Context, e *Env) error {
+	s := e.Session
+	t := newTrigger(e.Records, e.Every)
+	open := false
+	end := func() error {
+		t.reset()
+		if !open {
+			return nil
+		}
+		open = false
+		start := time.Now()
+		committed, err := s.End(ctx, kgo.TryCommit)
+		if err == nil && !committed {
+			// A rebalance aborted the transaction: its records are
+			// consumed again, not lost.
+			return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano()}, false)
+		}
+		return e.reportCommit(start, err)
+	}
+	for !e.Done() {
+		max := e.MaxPoll
+		if e.Records > 0 {
+			max = int(min(int64(max), e.Records-t.count))
+		}
+		fs := s.PollRecords(ctx, max)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := fetchErr(fs); err != nil {
+			return err
+		}
+		for _, r := range fs.Records() {
+			if !open {
+				if err := s.Begin(); err != nil {
+					return fmt.Errorf("beginning a transaction: %w", err)
+				}
+				open = true
+			}
+			if err := e.apply(r); err != nil {
+				return err
+			}
+			out := &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset), Value: r.Value}
+			s.Produce(ctx, out, nil) // failures abort the transaction at End
+			t.count++
+		}
+		if e.Records > 0 && t.count >= e.Records || e.Every > 0 && time.Since(t.last) >= e.Every {
+			if err := end(); err != nil {
+				return err
+			}
+		}
+		if err := e.progress(false); err != nil {
+			return err
+		}
+	}
+	// The final transaction carries an end marker per output partition.
+	if !open {
+		if err := s.Begin(); err != nil {
+			return fmt.Errorf("beginning the final transaction: %w", err)
+		}
+		open = true
+	}
+	for p := range e.End {
+		s.Produce(ctx, &kgo.Record{Topic: e.Output, Partition: p, Key: EndMarker}, nil)
+	}
+	return end()
+}
+
+func fetchErr(fs kgo.Fetches) error {
+	var ferr error
+	fs.EachError(func(t string, p int32, err error) {
+		if ferr == nil && ctxErr(err) == nil {
+			ferr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
+		}
+	})
+	return ferr
+}
