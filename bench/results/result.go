@@ -88,6 +88,22 @@ type Throughput struct {
 	// is reported as a violation.
 	Lost       int64 `json:"lost_records"`
 	Duplicates int64 `json:"duplicate_effects"`
+	// Relay is the outbox relay's view (outbox strategy only).
+	Relay *Relay `json:"relay,omitempty"`
+}
+
+// Relay is what the outbox relay published, read from its output topic.
+type Relay struct {
+	// Published is every record on the output topic, repeats included.
+	Published int64 `json:"published_records"`
+	// Duplicates are the records the relay published more than once (a
+	// kill between publishing and marking sent); a downstream consumer
+	// drops them by outbox id.
+	Duplicates int64 `json:"relay_duplicates"`
+	// Missing are source records whose event never reached the topic.
+	Missing int64 `json:"missing_after_dedup_records"`
+	// Lag is the age of each published batch's oldest outbox row.
+	Lag metrics.Latency `json:"lag"`
 }
 
 // Crash is the crash phase: the worker is SIGKILLed at planned moments and
@@ -109,5 +125,6 @@ type Crash struct {
 	RecoveryMeanMs float64   `json:"recovery_mean_ms"`
 	RecoveryMaxMs  float64   `json:"recovery_max_ms"`
 	StaticMembers  bool      `json:"static_membership"`
+	Relay          *Relay    `json:"relay,omitempty"`
 	WallSeconds    float64   `json:"wall_s"`
 }

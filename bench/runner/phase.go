@@ -59,7 +59,8 @@ func (r *Runner) newPhase(ctx context.Context, p spec.Point, name string) (ph *p
 		if err := ph.db.Setup(ctx, ph.tables, p.Strategy == strategy.Idempotent); err != nil {
 			return ph, err
 		}
-	case strategy.EffectsTopic:
+	}
+	if info.Effects == strategy.EffectsTopic || info.Relay {
 		ph.cfg.Output = r.topic + "-" + id + "-out"
 		if err := createTopic(ctx, r.b.Addrs(), ph.cfg.Output, r.w.Topic.Partitions); err != nil {
 			return ph, err
@@ -113,6 +114,24 @@ func (ph *phase) effects(ctx context.Context) (*ledger.Ledger, error) {
 	return ph.ledger, nil
 }
 
+// relay reads the outbox relay's output topic: what it published, what it
+// published twice, and what a consumer deduplicating by outbox id misses.
+func (ph *phase) relay(ctx context.Context) (*results.Relay, error) {
+	if !ph.info.Relay {
+		return nil, nil
+	}
+	l := ledger.New(ph.r.end)
+	if err := readCommitted(ctx, ph.r.b.Addrs(), ph.cfg.Output, ph.r.end, ph.r.stall, l.Apply); err != nil {
+		return nil, err
+	}
+	t := l.Tally()
+	h := metrics.NewHistogram()
+	for _, s := range ph.lags {
+		metrics.Record(h, time.Duration(s.v))
+	}
+	return &results.Relay{Published: t.Applied, Duplicates: t.Duplicates, Missing: t.Lost, Lag: metrics.Summarize(h)}, nil
+}
+
 // phase gathers what the workers of one phase report.
 type phase struct {
 	r        *Runner
@@ -126,6 +145,7 @@ type phase struct {
 	ledger   *ledger.Ledger
 	progress []sample // cumulative records processed, per process
 	commits  []sample // commit call latencies
+	lags     []sample // outbox relay lags
 	autos    []int64  // times of kgo autocommits (no call latency)
 	wire     []sample // OffsetCommit wire latencies
 	failed   int64
@@ -144,6 +164,8 @@ func (ph *phase) handle(pr *proc, f wire.Frame) error {
 	switch f.Kind {
 	case wire.Commit:
 		ph.commits = append(ph.commits, sample{f.A, f.B})
+	case wire.RelayLag:
+		ph.lags = append(ph.lags, sample{f.A, f.B})
 	case wire.AutoCommit:
 		ph.autos = append(ph.autos, f.A)
 	case wire.WireCommit:
@@ -290,6 +312,9 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughp
 	t.CommitsPerSec = float64(inWindow(ph.commits, call)+int64(autos)) / secs
 	inWindow(ph.wire, wire)
 	t.CommitLatency, t.WireCommitLatency = metrics.Summarize(call), metrics.Summarize(wire)
+	if t.Relay, err = ph.relay(ctx); err != nil {
+		return t, 0, err
+	}
 	if t.CommitLatencyHist, err = metrics.Encode(call); err != nil {
 		return t, 0, err
 	}
@@ -394,7 +419,12 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 		return nil, err
 	}
 	tally := eff.Tally()
+	relay, err := ph.relay(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c := &results.Crash{
+		Relay:          relay,
 		Planned:        k,
 		Kills:          len(recs),
 		ReplayPerCrash: []int64{},

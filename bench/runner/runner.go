@@ -167,6 +167,9 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 	if tp.Duplicates > 0 {
 		res.Violations = append(res.Violations, fmt.Sprintf("crash-free run applied %d duplicate effects", tp.Duplicates))
 	}
+	if tp.Relay != nil && (tp.Relay.Missing > 0 || tp.Relay.Duplicates > 0) {
+		res.Violations = append(res.Violations, fmt.Sprintf("crash-free run: the relay missed %d and repeated %d events", tp.Relay.Missing, tp.Relay.Duplicates))
+	}
 	if r.w.Crashes.PerPoint > 0 {
 		c, err := r.crashes(ctx, p, busy)
 		if err != nil {
@@ -198,6 +201,9 @@ func check(info strategy.Info, records int64, c *results.Crash) []string {
 				v = append(v, fmt.Sprintf("crash %d replayed %d records, above the bound of %d", i+1, n, *c.ReplayBound))
 			}
 		}
+	}
+	if c.Relay != nil && c.Relay.Missing > 0 {
+		v = append(v, fmt.Sprintf("the outbox relay never published %d events", c.Relay.Missing))
 	}
 	if c.LossBound != nil {
 		for i, n := range c.LostPerCrash {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -29,6 +30,23 @@ const (
 type DB struct {
 	db   *sql.DB
 	kind string
+	// writer serialises SQLite's writers in this process. SQLite has one
+	// write lock and its busy handler sleeps and retries, so a relay
+	// marking rows would starve behind transactions that follow each
+	// other within milliseconds; Go's mutex hands over in FIFO order.
+	writer sync.Mutex
+}
+
+func (d *DB) lockWriter() {
+	if d.kind == SQLite {
+		d.writer.Lock()
+	}
+}
+
+func (d *DB) unlockWriter() {
+	if d.kind == SQLite {
+		d.writer.Unlock()
+	}
 }
 
 // Open connects to a sink. For SQLite the DSN is a file path; for
@@ -53,7 +71,9 @@ func Open(ctx context.Context, kind, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("opening %s sink %s: %w", kind, Redact(dsn), err)
 	}
 	if kind == SQLite {
-		db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
+		// WAL lets the outbox relay read while a batch's transaction is
+		// open; its writes wait (busy_timeout) for the batch to commit.
+		db.SetMaxOpenConns(4)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -127,6 +147,7 @@ func (d *DB) Setup(ctx context.Context, t Tables, unique bool) error {
 		fmt.Sprintf(`CREATE TABLE %s (src_partition INTEGER NOT NULL, src_offset BIGINT NOT NULL, value BIGINT NOT NULL%s)`, t.Results, key),
 		fmt.Sprintf(`CREATE TABLE %s (src_partition INTEGER PRIMARY KEY, next_offset BIGINT NOT NULL)`, t.Offsets),
 		fmt.Sprintf(`CREATE TABLE %s (id BIGINT PRIMARY KEY, src_partition INTEGER NOT NULL, src_offset BIGINT NOT NULL, created_ns BIGINT NOT NULL, sent BOOLEAN NOT NULL DEFAULT FALSE)`, t.Outbox),
+		fmt.Sprintf(`CREATE INDEX %s_unsent ON %s (sent, created_ns)`, t.Outbox, t.Outbox),
 	}
 	for _, s := range stmts {
 		if _, err := d.db.ExecContext(ctx, s); err != nil {
@@ -185,4 +206,59 @@ func (d *DB) EachResult(ctx context.Context, t Tables, f func(p int32, o int64) 
 		}
 	}
 	return rows.Err()
+}
+
+// OutboxRow is an outbox entry not yet published.
+type OutboxRow struct {
+	ID        int64
+	Partition int32
+	Offset    int64
+	CreatedNs int64
+}
+
+// OutboxID is the outbox id of a source record's event: unique per record,
+// so a downstream consumer can drop what the relay publishes twice.
+func OutboxID(p int32, o int64) int64 { return int64(p)<<40 | o }
+
+// Unsent returns up to limit unpublished outbox rows, oldest first (an
+// outbox is a queue).
+func (d *DB) Unsent(ctx context.Context, t Tables, limit int) ([]OutboxRow, error) {
+	rows, err := d.db.QueryContext(ctx, d.q(fmt.Sprintf(
+		"SELECT id, src_partition, src_offset, created_ns FROM %s WHERE NOT sent ORDER BY created_ns, id LIMIT ?", t.Outbox)), limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading the outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxRow
+	for rows.Next() {
+		var r OutboxRow
+		if err := rows.Scan(&r.ID, &r.Partition, &r.Offset, &r.CreatedNs); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// MarkSent records that the rows were published.
+func (d *DB) MarkSent(ctx context.Context, t Tables, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("?")
+		args[i] = id
+	}
+	d.lockWriter()
+	defer d.unlockWriter()
+	_, err := d.db.ExecContext(ctx, d.q(fmt.Sprintf("UPDATE %s SET sent = TRUE WHERE id IN (%s)", t.Outbox, b.String())), args...)
+	if err != nil {
+		return fmt.Errorf("marking outbox rows sent: %w", err)
+	}
+	return nil
 }

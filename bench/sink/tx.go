@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // chunk is how many result rows go in one INSERT: one statement per record
@@ -17,18 +18,25 @@ type Tx struct {
 	tx      *sql.Tx
 	t       Tables
 	upsert  bool
+	outbox  bool
 	pending []int64 // partition, offset, value triples not yet inserted
 }
 
 // Begin opens a transaction. With upsert, a result row that exists already
 // is left alone (the idempotent sink); without, it is inserted again.
 func (d *DB) Begin(ctx context.Context, t Tables, upsert bool) (*Tx, error) {
+	d.lockWriter()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
+		d.unlockWriter()
 		return nil, fmt.Errorf("beginning a sink transaction: %w", err)
 	}
 	return &Tx{d: d, tx: tx, t: t, upsert: upsert}, nil
 }
+
+// WithOutbox makes every result also write an outbox row (the outbox
+// pattern: the event to publish commits with the business row).
+func (x *Tx) WithOutbox() *Tx { x.outbox = true; return x }
 
 // Add writes one record's result (inserted in chunks, inside the open
 // transaction).
@@ -58,10 +66,27 @@ func (x *Tx) flush(ctx context.Context) error {
 	if x.upsert {
 		b.WriteString(" ON CONFLICT (src_partition, src_offset) DO NOTHING")
 	}
-	x.pending = x.pending[:0]
 	if _, err := x.tx.ExecContext(ctx, x.d.q(b.String()), args...); err != nil {
 		return fmt.Errorf("writing results: %w", err)
 	}
+	if x.outbox {
+		b.Reset()
+		args = args[:0]
+		now := time.Now().UnixNano()
+		fmt.Fprintf(&b, "INSERT INTO %s (id, src_partition, src_offset, created_ns) VALUES ", x.t.Outbox)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("(?,?,?,?)")
+			p, o := int32(x.pending[3*i]), x.pending[3*i+1]
+			args = append(args, OutboxID(p, o), p, o, now)
+		}
+		if _, err := x.tx.ExecContext(ctx, x.d.q(b.String()), args...); err != nil {
+			return fmt.Errorf("writing outbox rows: %w", err)
+		}
+	}
+	x.pending = x.pending[:0]
 	return nil
 }
 
@@ -79,6 +104,7 @@ func (x *Tx) SaveOffsets(ctx context.Context, next map[int32]int64) error {
 
 // Commit writes what is pending and commits.
 func (x *Tx) Commit(ctx context.Context) error {
+	defer x.d.unlockWriter()
 	if err := x.flush(ctx); err != nil {
 		x.tx.Rollback()
 		return err
@@ -90,4 +116,7 @@ func (x *Tx) Commit(ctx context.Context) error {
 }
 
 // Rollback abandons the transaction.
-func (x *Tx) Rollback() error { return x.tx.Rollback() }
+func (x *Tx) Rollback() error {
+	defer x.d.unlockWriter()
+	return x.tx.Rollback()
+}

@@ -36,6 +36,7 @@ const (
 	ExactlyOnceDB     = "exactly-once-db"
 	Idempotent        = "idempotent"
 	Transactional     = "transactional"
+	Outbox            = "outbox"
 	brokenAtLeastOnce = "broken-commit-ahead" // test-only: see Info.Hidden
 	brokenExactlyOnce = "broken-eos-db"       // test-only: see Info.Hidden
 )
@@ -70,6 +71,9 @@ type Info struct {
 	// OffsetsInSink: the strategy stores its offsets with its results and
 	// resumes from there, not from the group's commits.
 	OffsetsInSink bool
+	// Relay: an outbox relay publishes the committed events to an output
+	// topic, which the harness reads to measure the relay.
+	Relay bool
 	// Hidden strategies are deliberately wrong variants that exist so tests
 	// can prove the ledger catches them; they are not listed to users.
 	Hidden bool
@@ -109,7 +113,7 @@ func (i Info) ReplayBound(records int64) (int64, bool) {
 		return 0, false
 	}
 	switch i.Name {
-	case AtLeastOnceSync, Idempotent, ExactlyOnceDB, Transactional:
+	case AtLeastOnceSync, Idempotent, ExactlyOnceDB, Transactional, Outbox:
 		// At most records processed since the last commit (the batch
 		// whose commit was in flight when the kill landed). For the
 		// exactly-once strategies this bounds the replay they absorb.
@@ -155,6 +159,8 @@ var catalog = []Info{
 		Summary: "at-least-once commits, results upserted by source record: replays happen, effects land once"},
 	{Name: Transactional, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsTopic,
 		Summary: "Kafka transactions: consume, produce to an output topic and commit offsets in one transaction"},
+	{Name: Outbox, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB, OffsetsInSink: true, Relay: true,
+		Summary: "the transaction writes results, outbox rows and offsets; a relay publishes the outbox to a topic"},
 	{Name: brokenAtLeastOnce, Guarantee: AtLeastOnce, Count: true, Hidden: true,
 		Summary: "commits before processing yet claims at-least-once: the ledger must catch it losing records"},
 	{Name: brokenExactlyOnce, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB, Hidden: true,

@@ -47,6 +47,8 @@ type Env struct {
 	// consumer); Output is the topic it produces to.
 	Session *kgo.GroupTransactSession
 	Output  string
+	// Producer is the outbox relay's idempotent producer.
+	Producer *kgo.Client
 
 	next      map[int32]int64 // next offset to process, per partition
 	epoch     map[int32]int32 // leader epoch of the last processed record

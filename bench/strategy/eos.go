@@ -24,6 +24,8 @@ const (
 	// kafkaOnPoll: offsets committed to the group as soon as records are
 	// polled, outside the database transaction (the broken variant).
 	kafkaOnPoll
+	// withOutbox: as dbOffsets, and every result writes an outbox row.
+	withOutbox
 )
 
 // runDB writes each batch's results inside one database transaction that
@@ -31,6 +33,13 @@ const (
 // it. The batch ends every Records records or Every of time.
 func runDB(mode offsetMode) func(context.Context, *Env) error {
 	return func(ctx context.Context, e *Env) error {
+		return dbLoop(ctx, e, mode, func() {})
+	}
+}
+
+// dbLoop is runDB's loop; committed runs after every database commit.
+func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) error {
+	{
 		t := newTrigger(e.Records, e.Every)
 		var tx *sink.Tx
 		commit := func() error {
@@ -39,7 +48,7 @@ func runDB(mode offsetMode) func(context.Context, *Env) error {
 				return nil
 			}
 			start := time.Now()
-			if mode == dbOffsets {
+			if mode == dbOffsets || mode == withOutbox {
 				if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
 					tx.Rollback()
 					return err
@@ -49,6 +58,9 @@ func runDB(mode offsetMode) func(context.Context, *Env) error {
 			// sink, the database's and then the group's.
 			err := tx.Commit(ctx)
 			tx = nil
+			if err == nil {
+				committed()
+			}
 			if err == nil && mode == dbThenKafka {
 				err = e.commitKafka(ctx, e.positions())
 			}
@@ -71,6 +83,9 @@ func runDB(mode offsetMode) func(context.Context, *Env) error {
 				if tx == nil {
 					if tx, err = e.DB.Begin(ctx, e.Tables, mode == dbThenKafka); err != nil {
 						return err
+					}
+					if mode == withOutbox {
+						tx.WithOutbox()
 					}
 				}
 				if err := e.apply(r); err != nil {

@@ -59,6 +59,8 @@ func Run(ctx context.Context, name string, e *Env) error {
 		loop = runDB(kafkaOnPoll)
 	case Transactional:
 		loop = runTransactional
+	case Outbox:
+		loop = runOutbox
 	default:
 		_, err := Lookup(name)
 		return err

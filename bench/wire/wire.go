@@ -35,6 +35,9 @@ const (
 	Done Kind = 'D'
 	// Failed: a commit failed at time A (B is unused).
 	Failed Kind = 'X'
+	// RelayLag: at time A the outbox relay published a batch whose oldest
+	// row had waited B nanoseconds since its transaction wrote it.
+	RelayLag Kind = 'L'
 	// Start: the worker resumes partition P at offset A (its group's
 	// committed offset, or 0).
 	Start Kind = 'S'

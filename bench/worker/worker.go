@@ -139,6 +139,22 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	} else {
 		defer env.Client.Close()
 	}
+	if info.Relay {
+		// The outbox relay's producer: idempotent (kgo's default), acks
+		// from all in-sync replicas, to the partition of the source.
+		env.Producer, err = kgo.NewClient(
+			kgo.SeedBrokers(cfg.Brokers...),
+			kgo.ClientID("commitbench-relay"),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			kgo.ProducerLinger(cfg.Client.Linger.D()),
+			kgo.ProducerBatchCompression(Codec(cfg.Client.Compression)),
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+		)
+		if err != nil {
+			return fmt.Errorf("creating the relay's producer: %w", err)
+		}
+		defer env.Producer.Close()
+	}
 	if env.Start == nil {
 		if env.Start, err = committed(ctx, env.Client, cfg); err != nil {
 			return err
