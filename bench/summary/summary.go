@@ -32,6 +32,7 @@ type Row struct {
 	ReplayMean          float64
 	ReplayMax           int64
 	Lost                int64
+	Duplicates          int64 // effects that landed twice
 	RecoveryMeanMs      float64
 	Violations          int
 	Broker              string
@@ -76,6 +77,7 @@ func Rows(rs []results.Result) ([]Row, error) {
 			if cr := r.Crash; cr != nil {
 				row.Kills += cr.Kills
 				row.Lost += cr.Lost
+				row.Duplicates += cr.Duplicates
 				row.ReplayMax = max(row.ReplayMax, cr.ReplayMax)
 				for _, n := range cr.ReplayPerCrash {
 					replaySum += float64(n)
@@ -146,13 +148,14 @@ func Print(w io.Writer, rows []Row) error {
 			last = r.Workload
 			fmt.Fprintf(tw, "workload %s on %s%s\n", r.Workload, r.Broker, delayNote(r.EmulatedCommitDelay))
 			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "records/s", "±sd", "%ceiling", "commits",
-				"commit p50 µs", "p99", "p99.9", "max", "crashes", "replay mean", "replay max", "lost", "recovery ms", "violations", ""}, "\t"))
+				"commit p50 µs", "p99", "p99.9", "max", "crashes", "replay mean", "replay max", "lost", "dup effects", "recovery ms", "violations", ""}, "\t"))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
 			r.Strategy, r.Interval, r.RecordsPerSec, r.RecordsPerSecSD, pct(r.OfCeiling), r.Commits,
 			us(r.Commit.Count, r.Commit.P50Us), us(r.Commit.Count, r.Commit.P99Us), us(r.Commit.Count, r.Commit.P999Us), us(r.Commit.Count, r.Commit.MaxUs),
 			r.Kills, crashF(r.Kills, "%.1f", r.ReplayMean), crashF(r.Kills, "%.0f", float64(r.ReplayMax)),
-			crashF(r.Kills, "%.0f", float64(r.Lost)), crashF(r.Kills, "%.1f", r.RecoveryMeanMs), r.Violations)
+			crashF(r.Kills, "%.0f", float64(r.Lost)), crashF(r.Kills, "%.0f", float64(r.Duplicates)),
+			crashF(r.Kills, "%.1f", r.RecoveryMeanMs), r.Violations)
 	}
 	return tw.Flush()
 }

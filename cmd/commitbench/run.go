@@ -33,6 +33,8 @@ type runFlags struct {
 	crashes      int
 	quiet        bool
 	stallTimeout time.Duration
+	sink         string
+	sinkDSN      string
 }
 
 func newRunCmd() *cobra.Command {
@@ -65,6 +67,8 @@ failure), 130 interrupted (finished points are kept).`,
 	fl.StringVar(&f.runID, "run-id", "", "name of this run's directory (default: a timestamp)")
 	fl.IntVar(&f.repetitions, "repetitions", 0, "override every workload's repetitions")
 	fl.IntVar(&f.crashes, "crashes", 0, "override every workload's crashes.per_point (0 skips the crash phase)")
+	fl.StringVar(&f.sink, "sink", "", "database of the exactly-once strategies: sqlite or postgres, overriding sink.kind")
+	fl.StringVar(&f.sinkDSN, "sink-dsn", "", "PostgreSQL DSN (default $COMMITBENCH_PG_DSN); never written to results")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress display")
 	fl.DurationVar(&f.stallTimeout, "stall-timeout", time.Minute, "fail a point whose worker reports nothing for this long")
 	return cmd
@@ -209,6 +213,21 @@ func applyOverrides(w *spec.Workload, f runFlags) error {
 	}
 	if f.set["crashes"] {
 		w.Crashes.PerPoint = f.crashes
+	}
+	if f.set["sink"] {
+		w.Sink.Kind = f.sink
+	}
+	if w.Sink.Kind == "postgres" {
+		switch {
+		case f.sinkDSN != "":
+			w.Sink.DSN = f.sinkDSN
+		case w.Sink.DSN == "":
+			w.Sink.DSN = os.Getenv("COMMITBENCH_PG_DSN")
+		}
+		if w.Sink.DSN == "" {
+			return &spec.Error{Field: "sink.dsn", Problem: "the postgres sink needs a DSN",
+				Fix: "set COMMITBENCH_PG_DSN or --sink-dsn (scripts/postgres.sh start prints one)"}
+		}
 	}
 	if err := w.Validate(); err != nil {
 		var se *spec.Error
