@@ -5,9 +5,10 @@ WORKLOAD  ?= workloads/quick.yaml
 BROKER    ?=
 RESULTS   ?= results
 BENCHFLAGS ?=
-broker_flag := $(if $(BROKER),--broker $(BROKER),)
+NODES     ?=
+broker_flag := $(if $(BROKER),--broker $(BROKER),) $(if $(NODES),--nodes $(NODES),)
 
-.PHONY: all build bench test test-short lint plots report gate clean
+.PHONY: all build bench test lint plots report gate kafka container-image clean
 
 all: build
 
@@ -34,6 +35,17 @@ gate: build
 # started and SIGKILLed, so it takes a minute or two.
 test:
 	$(GO) test -race -count=1 ./...
+
+# Real Apache Kafka's jars (version pinned in scripts/kafka.sh) into
+# .cache/kafka, for BROKER=local.
+kafka:
+	scripts/kafka.sh fetch
+
+# The Kafka image for BROKER=container where no registry is reachable
+# (podman; docs/container.md). Idempotent; needs root.
+container-image:
+	scripts/podman.sh install
+	scripts/podman.sh image
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -57,6 +57,15 @@ type Broker interface {
 type Options struct {
 	// CommitDelay holds each OffsetCommit this long (embedded only).
 	CommitDelay time.Duration
+	// Nodes is the number of broker nodes (local only): 1, or 3 for
+	// replicated offsets; 0 means $COMMITBENCH_KAFKA_NODES, else 1.
+	Nodes int
+	// Local configures the local provider (real Kafka on loopback).
+	Local LocalOptions
+	// Container configures the container provider (real Kafka in a container).
+	Container ContainerOptions
+	// Conn reaches an external cluster.
+	Conn Conn
 }
 
 // Start starts or connects to a broker of the given kind.
@@ -64,6 +73,20 @@ func Start(ctx context.Context, kind string, o Options) (Broker, error) {
 	switch kind {
 	case "embedded":
 		return StartEmbedded(o)
+	case "local":
+		b, err := StartLocal(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case "container":
+		b, err := StartContainer(ctx, o.Container)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case "external":
+		return ConnectExternal(ctx, o.Conn)
 	}
-	return nil, fmt.Errorf("broker kind %q is not available; use embedded", kind)
+	return nil, fmt.Errorf("broker kind %q is not available; use embedded, local, container or external", kind)
 }

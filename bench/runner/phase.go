@@ -62,7 +62,7 @@ func (r *Runner) newPhase(ctx context.Context, p spec.Point, name string) (ph *p
 	}
 	if info.Effects == strategy.EffectsTopic || info.Relay {
 		ph.cfg.Output = r.topic + "-" + id + "-out"
-		if err := createTopic(ctx, r.b.Addrs(), ph.cfg.Output, r.w.Topic.Partitions); err != nil {
+		if err := createTopic(ctx, r.conn, ph.cfg.Output, r.w.Topic.Partitions); err != nil {
 			return ph, err
 		}
 	}
@@ -94,8 +94,8 @@ func (ph *phase) close(ctx context.Context) {
 			ph.db.Close()
 		}
 	}
-	if ph.cfg.Output != "" {
-		deleteTopic(ctx, ph.r.b.Addrs(), ph.cfg.Output)
+	if ph.cfg.Output != "" && !ph.r.w.Broker.KeepTopics {
+		deleteTopic(ctx, ph.r.conn, ph.cfg.Output)
 	}
 }
 
@@ -109,7 +109,7 @@ func (ph *phase) effects(ctx context.Context) (*ledger.Ledger, error) {
 		return l, ph.db.EachResult(ctx, ph.tables, l.Apply)
 	case strategy.EffectsTopic:
 		l := ledger.New(ph.r.end)
-		return l, readCommitted(ctx, ph.r.b.Addrs(), ph.cfg.Output, ph.r.end, ph.r.stall, l.Apply)
+		return l, readCommitted(ctx, ph.r.conn, ph.cfg.Output, ph.r.end, ph.r.stall, l.Apply)
 	}
 	return ph.ledger, nil
 }
@@ -121,7 +121,7 @@ func (ph *phase) relay(ctx context.Context) (*results.Relay, error) {
 		return nil, nil
 	}
 	l := ledger.New(ph.r.end)
-	if err := readCommitted(ctx, ph.r.b.Addrs(), ph.cfg.Output, ph.r.end, ph.r.stall, l.Apply); err != nil {
+	if err := readCommitted(ctx, ph.r.conn, ph.cfg.Output, ph.r.end, ph.r.stall, l.Apply); err != nil {
 		return nil, err
 	}
 	t := l.Tally()

@@ -61,6 +61,7 @@ type Runner struct {
 	end   map[int32]int64
 	env   results.Env
 	tmp   string // holds the phases' ledger files
+	conn  broker.Conn
 }
 
 // New returns a Runner. Call Prepare before Point, and Close after.
@@ -70,7 +71,8 @@ func New(w *spec.Workload, b broker.Broker, runID string, opts ...Option) *Runne
 		observe: func(Event) {},
 		log:     io.Discard,
 		stall:   60 * time.Second,
-		topic:   "commitbench-" + runID,
+		topic:   w.Broker.TopicPrefix + runID,
+		conn:    broker.ConnOf(b),
 		env: results.Env{
 			Commitbench: buildinfo.Commitbench(),
 			GoVersion:   buildinfo.Go(),
@@ -98,7 +100,7 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		}
 		r.worker = wc
 	}
-	if err := ping(ctx, r.b.Addrs(), 10*time.Second); err != nil {
+	if err := ping(ctx, r.conn, 10*time.Second); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "commitbench-ledger-")
@@ -106,7 +108,7 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		return fmt.Errorf("creating a directory for ledgers: %w", err)
 	}
 	r.tmp = tmp
-	end, err := seed(ctx, r.b.Addrs(), r.topic, r.w)
+	end, err := seed(ctx, r.conn, r.topic, r.w)
 	if err != nil {
 		return err
 	}
@@ -114,15 +116,22 @@ func (r *Runner) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// Close deletes the source topic and the ledger files.
+// Topic is the seeded source topic.
+func (r *Runner) Topic() string { return r.topic }
+
+// Conn is how the runner's clients reach the broker.
+func (r *Runner) Conn() broker.Conn { return r.conn }
+
+// Close deletes the source topic (unless the workload keeps topics) and
+// the ledger files.
 func (r *Runner) Close(ctx context.Context) error {
 	if r.tmp != "" {
 		os.RemoveAll(r.tmp)
 	}
-	if r.end == nil {
+	if r.end == nil || r.w.Broker.KeepTopics {
 		return nil
 	}
-	return deleteTopic(ctx, r.b.Addrs(), r.topic)
+	return deleteTopic(ctx, r.conn, r.topic)
 }
 
 // Point measures one point: the throughput phase, then (if the workload
@@ -219,7 +228,7 @@ func check(info strategy.Info, records int64, c *results.Crash) []string {
 func (r *Runner) workerConfig(p spec.Point, phase, ledger string) worker.Config {
 	group := fmt.Sprintf("commitbench-%s-p%d-%s", r.runID, p.Index, phase)
 	cfg := worker.Config{
-		Brokers:    r.b.Addrs(),
+		Conn:       r.conn,
 		Topic:      r.topic,
 		Group:      group,
 		Strategy:   p.Strategy,

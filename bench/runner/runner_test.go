@@ -61,13 +61,19 @@ client: {session_timeout: 2s}
 // runOne runs the workload's first point on a fresh embedded broker.
 func runOne(t *testing.T, w *spec.Workload) results.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	b, err := broker.StartEmbedded(broker.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	return runOn(t, b, w)
+}
+
+// runOn runs the workload's first point on the given broker.
+func runOn(t *testing.T, b broker.Broker, w *spec.Workload) results.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	r := New(w, b, "test", WithWorkerCommand(testWorker), WithLog(testLog{t}))
 	if err := r.Prepare(ctx); err != nil {
 		t.Fatal(err)
@@ -78,8 +84,70 @@ func runOne(t *testing.T, w *spec.Workload) results.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("throughput %.0f rec/s, commits %d; crash: %+v", res.Throughput.RecordsPerSec, res.Throughput.Commits, res.Crash)
+	t.Logf("%s: throughput %.0f rec/s, commits %d; crash: %+v", b.Describe().Label(), res.Throughput.RecordsPerSec, res.Throughput.Commits, res.Crash)
 	return res
+}
+
+// checkCrashFree asserts the crash-free phase applied every effect once.
+func checkCrashFree(t *testing.T, res results.Result) {
+	t.Helper()
+	if res.Throughput.Lost != 0 || res.Throughput.Duplicates != 0 {
+		t.Errorf("crash-free phase: lost %d, duplicates %d; want 0, 0", res.Throughput.Lost, res.Throughput.Duplicates)
+	}
+}
+
+// crashed returns the crash phase, failing the test if no kill landed.
+func crashed(t *testing.T, res results.Result) *results.Crash {
+	t.Helper()
+	if res.Crash == nil || res.Crash.Kills == 0 {
+		t.Fatalf("no kill landed: %+v", res.Crash)
+	}
+	return res.Crash
+}
+
+// checkAtLeastOnce asserts at-least-once with a commit every n records:
+// nothing lost, no crash replaying more than n, every duplicate accounted
+// to a crash, no violation.
+func checkAtLeastOnce(t *testing.T, res results.Result, n int64) {
+	t.Helper()
+	checkCrashFree(t, res)
+	c := crashed(t, res)
+	if c.Lost != 0 {
+		t.Errorf("lost %d records under at-least-once; want 0", c.Lost)
+	}
+	for i, r := range c.ReplayPerCrash {
+		if r > n {
+			t.Errorf("crash %d replayed %d records; bound is %d", i+1, r, n)
+		}
+	}
+	if c.Duplicates != sum(c.ReplayPerCrash) {
+		t.Errorf("duplicates %d != sum of per-crash replay %d", c.Duplicates, sum(c.ReplayPerCrash))
+	}
+	if len(res.Violations) != 0 {
+		t.Errorf("violations: %v", res.Violations)
+	}
+}
+
+// checkAtMostOnce asserts at-most-once with a commit every n records: no
+// duplicate, no crash losing more than n, every loss accounted to a crash.
+func checkAtMostOnce(t *testing.T, res results.Result, n int64) {
+	t.Helper()
+	checkCrashFree(t, res)
+	c := crashed(t, res)
+	if c.Duplicates != 0 {
+		t.Errorf("at-most-once applied %d duplicates; want 0", c.Duplicates)
+	}
+	for i, l := range c.LostPerCrash {
+		if l > n {
+			t.Errorf("crash %d lost %d records; bound is %d", i+1, l, n)
+		}
+	}
+	if c.Lost != sum(c.LostPerCrash) {
+		t.Errorf("lost %d in all, but per-crash losses add up to %d", c.Lost, sum(c.LostPerCrash))
+	}
+	if len(res.Violations) != 0 {
+		t.Errorf("violations: %v", res.Violations)
+	}
 }
 
 type testLog struct{ t *testing.T }
@@ -96,27 +164,7 @@ func sum(xs []int64) (s int64) {
 func TestAtLeastOnceSyncCrashes(t *testing.T) {
 	const n = 500
 	res := runOne(t, crashWorkload(t, "at-least-once-sync", n, 3))
-	c := res.Crash
-	if c == nil || c.Kills == 0 {
-		t.Fatalf("no kill landed: %+v", c)
-	}
-	if res.Throughput.Lost != 0 || res.Throughput.Duplicates != 0 {
-		t.Errorf("crash-free phase: lost %d, duplicates %d; want 0, 0", res.Throughput.Lost, res.Throughput.Duplicates)
-	}
-	if c.Lost != 0 {
-		t.Errorf("lost %d records under at-least-once; want 0", c.Lost)
-	}
-	for i, r := range c.ReplayPerCrash {
-		if r > n {
-			t.Errorf("crash %d replayed %d records; bound is %d", i+1, r, n)
-		}
-	}
-	if c.Duplicates != sum(c.ReplayPerCrash) {
-		t.Errorf("duplicates %d != sum of per-crash replay %d", c.Duplicates, sum(c.ReplayPerCrash))
-	}
-	if len(res.Violations) != 0 {
-		t.Errorf("violations: %v", res.Violations)
-	}
+	checkAtLeastOnce(t, res, n)
 	if res.Throughput.Commits < 20000/n {
 		t.Errorf("%d commits for 20000 records every %d; want at least %d", res.Throughput.Commits, n, 20000/n)
 	}
@@ -124,25 +172,7 @@ func TestAtLeastOnceSyncCrashes(t *testing.T) {
 
 func TestAtMostOnceCrashes(t *testing.T) {
 	const n = 1000
-	res := runOne(t, crashWorkload(t, "at-most-once", n, 3))
-	c := res.Crash
-	if c == nil || c.Kills == 0 {
-		t.Fatalf("no kill landed: %+v", c)
-	}
-	if c.Duplicates != 0 {
-		t.Errorf("at-most-once applied %d duplicates; want 0", c.Duplicates)
-	}
-	for i, l := range c.LostPerCrash {
-		if l > n {
-			t.Errorf("crash %d lost %d records; bound is %d", i+1, l, n)
-		}
-	}
-	if c.Lost != sum(c.LostPerCrash) {
-		t.Errorf("lost %d in all, but per-crash losses add up to %d", c.Lost, sum(c.LostPerCrash))
-	}
-	if len(res.Violations) != 0 {
-		t.Errorf("violations: %v", res.Violations)
-	}
+	checkAtMostOnce(t, runOne(t, crashWorkload(t, "at-most-once", n, 3)), n)
 }
 
 // A strategy that commits before its effects are durable, yet claims
@@ -164,13 +194,8 @@ func TestExactlyOnceCrashes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			const n = 1000
 			res := runOne(t, crashWorkload(t, name, n, 3))
-			c := res.Crash
-			if c == nil || c.Kills == 0 {
-				t.Fatalf("no kill landed: %+v", c)
-			}
-			if res.Throughput.Lost != 0 || res.Throughput.Duplicates != 0 {
-				t.Errorf("crash-free phase: lost %d, duplicates %d", res.Throughput.Lost, res.Throughput.Duplicates)
-			}
+			checkCrashFree(t, res)
+			c := crashed(t, res)
 			if c.Lost != 0 || c.Duplicates != 0 {
 				t.Errorf("lost %d, duplicated %d effects; want 0 and 0", c.Lost, c.Duplicates)
 			}

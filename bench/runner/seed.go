@@ -10,35 +10,50 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/worker"
 )
 
+// newClient builds a harness client that reaches the broker.
+func newClient(conn broker.Conn, id string, opts ...kgo.Opt) (*kgo.Client, error) {
+	base, err := conn.Opts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(append(base, kgo.ClientID(id)), opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("creating a client for %v: %w", conn.Bootstrap, err)
+	}
+	return cl, nil
+}
+
 // ping checks that the broker answers metadata within the timeout, so an
 // unreachable broker is one clear error instead of a hung worker.
-func ping(ctx context.Context, addrs []string, timeout time.Duration) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ClientID("commitbench-harness"))
+func ping(ctx context.Context, conn broker.Conn, timeout time.Duration) error {
+	cl, err := newClient(conn, "commitbench-harness")
 	if err != nil {
-		return fmt.Errorf("broker address %v: %w", addrs, err)
+		return err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := kadm.NewClient(cl).BrokerMetadata(ctx); err != nil {
-		return fmt.Errorf("cannot reach the broker at %v within %s: %w; check the address and that the broker runs", addrs, timeout, err)
+		return fmt.Errorf("cannot reach the broker at %v within %s: %w; check the address and that the broker runs", conn.Bootstrap, timeout, err)
 	}
 	return nil
 }
 
 // seed creates the source topic and fills it with the workload's records.
 // It returns each partition's end offset.
-func seed(ctx context.Context, addrs []string, topic string, w *spec.Workload) (map[int32]int64, error) {
+func seed(ctx context.Context, conn broker.Conn, topic string, w *spec.Workload) (map[int32]int64, error) {
 	c := w.Client
 	opts := []kgo.Opt{
-		kgo.SeedBrokers(addrs...),
-		kgo.ClientID("commitbench-seeder"),
 		kgo.DefaultProduceTopic(topic),
+		// Real Kafka may not know a new topic's leaders for a moment after
+		// CreateTopics returns: wait for them (bounded by ctx), not 4 tries.
+		kgo.UnknownTopicRetries(-1),
 		kgo.ProducerLinger(c.Linger.D()),
 		kgo.ProducerBatchCompression(worker.Codec(c.Compression)),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -46,9 +61,9 @@ func seed(ctx context.Context, addrs []string, topic string, w *spec.Workload) (
 	if w.Topic.Keys == "none" {
 		opts = append(opts, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := newClient(conn, "commitbench-seeder", opts...)
 	if err != nil {
-		return nil, fmt.Errorf("creating seeding client: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
@@ -105,8 +120,8 @@ func seed(ctx context.Context, addrs []string, topic string, w *spec.Workload) (
 }
 
 // deleteTopic removes the source topic; a fake broker keeps it in memory.
-func deleteTopic(ctx context.Context, addrs []string, topic string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ClientID("commitbench-harness"))
+func deleteTopic(ctx context.Context, conn broker.Conn, topic string) error {
+	cl, err := newClient(conn, "commitbench-harness")
 	if err != nil {
 		return err
 	}
@@ -116,8 +131,8 @@ func deleteTopic(ctx context.Context, addrs []string, topic string) error {
 }
 
 // createTopic creates an output topic with the source's partition count.
-func createTopic(ctx context.Context, addrs []string, topic string, partitions int32) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ClientID("commitbench-harness"))
+func createTopic(ctx context.Context, conn broker.Conn, topic string, partitions int32) error {
+	cl, err := newClient(conn, "commitbench-harness")
 	if err != nil {
 		return err
 	}
@@ -133,14 +148,12 @@ func createTopic(ctx context.Context, addrs []string, topic string, partitions i
 // Every partition ends with the strategy's end marker, written in its last
 // committed transaction; the read stops when all have been seen, or fails
 // when nothing arrives for stall.
-func readCommitted(ctx context.Context, addrs []string, topic string, end map[int32]int64, stall time.Duration, f func(int32, int64) error) error {
+func readCommitted(ctx context.Context, conn broker.Conn, topic string, end map[int32]int64, stall time.Duration, f func(int32, int64) error) error {
 	parts := map[int32]kgo.Offset{}
 	for p := range end {
 		parts[p] = kgo.NewOffset().AtStart()
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(addrs...),
-		kgo.ClientID("commitbench-reader"),
+	cl, err := newClient(conn, "commitbench-reader",
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}),
 	)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/commitbench/commitbench/bench/broker"
 )
 
 // Workload is one workload file: a topic shape, a processing cost, the
@@ -64,6 +66,20 @@ type Broker struct {
 	// CommitDelay, on the embedded broker, holds every OffsetCommit this long
 	// to emulate a remote cluster's round trip. Results are labelled with it.
 	CommitDelay Duration `yaml:"commit_delay" json:"commit_delay_ns"`
+	// Bootstrap, TLS and SASL reach an external cluster. SASL names where
+	// its password is (an environment variable or a file), never the
+	// password itself.
+	Bootstrap []string     `yaml:"bootstrap" json:"bootstrap,omitempty"`
+	TLS       *broker.TLS  `yaml:"tls" json:"tls,omitempty"`
+	SASL      *broker.SASL `yaml:"sasl" json:"sasl,omitempty"`
+	// Nodes is the local broker's node count: 1, or 3 with the offsets and
+	// transaction topics replicated three times (0: 1, or
+	// $COMMITBENCH_KAFKA_NODES).
+	Nodes int `yaml:"nodes" json:"nodes,omitempty"`
+	// TopicPrefix starts the name of every topic the run creates.
+	TopicPrefix string `yaml:"topic_prefix" json:"topic_prefix"`
+	// KeepTopics leaves the run's topics in place afterwards.
+	KeepTopics bool `yaml:"keep_topics" json:"keep_topics"`
 }
 
 // Topic is the source topic's shape.
@@ -242,6 +258,9 @@ func (w *Workload) applyDefaults() {
 	d := defaults
 	if w.Broker.Kind == "" {
 		w.Broker.Kind = d.Broker.Kind
+	}
+	if w.Broker.TopicPrefix == "" {
+		w.Broker.TopicPrefix = "commitbench-"
 	}
 	if w.Sink.Kind == "" {
 		w.Sink.Kind = "sqlite"

@@ -2,15 +2,18 @@ package spec
 
 import (
 	"fmt"
+	"net"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/strategy"
 )
 
 // BrokerKinds are the broker providers a workload may name.
-var BrokerKinds = []string{"embedded"}
+var BrokerKinds = []string{"embedded", "local", "container", "external"}
 
 var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 
@@ -29,6 +32,9 @@ func (w *Workload) Validate() error {
 		return bad("sink.kind", fmt.Sprintf("unknown sink %q", w.Sink.Kind), "use sqlite or postgres")
 	case w.Sink.Kind == "sqlite" && w.Sink.DSN != "":
 		return bad("sink.dsn", "sqlite takes no DSN (each phase gets its own file)", "remove sink.dsn or use kind: postgres")
+	}
+	if err := w.Broker.validate(); err != nil {
+		return err
 	}
 	if w.Broker.CommitDelay < 0 {
 		return bad("broker.commit_delay", "must not be negative", `use "0s" for none or a latency such as "2ms"`)
@@ -132,6 +138,50 @@ func (w *Workload) Validate() error {
 		return bad("client.compression", fmt.Sprintf("unknown codec %q", c.Compression), "use one of: "+strings.Join(compressions, ", "))
 	case c.SessionTimeout.D() < time.Second:
 		return bad("client.session_timeout", fmt.Sprintf("%s is too short", c.SessionTimeout), `use at least "1s" (the broker bounds it too)`)
+	}
+	return nil
+}
+
+// topicSafe matches what Kafka accepts in a topic name.
+var topicSafe = regexp.MustCompile(`^[a-zA-Z0-9._-]*$`)
+
+func (b Broker) validate() error {
+	bad := func(field, problem, fix string) error {
+		return &Error{Field: field, Problem: problem, Fix: fix}
+	}
+	if !topicSafe.MatchString(b.TopicPrefix) || len(b.TopicPrefix) > 100 {
+		return bad("broker.topic_prefix", fmt.Sprintf("%q is not a valid start of a topic name", b.TopicPrefix), "use letters, digits, '.', '_' and '-'")
+	}
+	if b.Nodes != 0 && (b.Kind != "local" || b.Nodes != 1 && b.Nodes != 3) {
+		return bad("broker.nodes", fmt.Sprintf("%d nodes on broker %s", b.Nodes, b.Kind), "use 1 or 3, with kind: local")
+	}
+	if b.Kind != "external" {
+		if len(b.Bootstrap) > 0 || b.TLS != nil || b.SASL != nil {
+			return bad("broker", fmt.Sprintf("bootstrap, tls and sasl are for kind external, not %s", b.Kind), "set kind: external or remove them")
+		}
+		return nil
+	}
+	if len(b.Bootstrap) == 0 {
+		return bad("broker.bootstrap", "an external cluster needs its bootstrap addresses", "list host:port pairs, e.g. [kafka1:9092]")
+	}
+	for i, a := range b.Bootstrap {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return bad(fmt.Sprintf("broker.bootstrap[%d]", i), fmt.Sprintf("%q is not host:port", a), "write it as host:port")
+		}
+	}
+	if b.CommitDelay != 0 {
+		return bad("broker.commit_delay", "only the embedded broker can delay commits", "remove it for an external cluster")
+	}
+	if s := b.SASL; s != nil {
+		if !slices.Contains(broker.Mechanisms, strings.ToUpper(s.Mechanism)) {
+			return bad("broker.sasl.mechanism", fmt.Sprintf("unknown mechanism %q", s.Mechanism), "use one of: "+strings.Join(broker.Mechanisms, ", "))
+		}
+		if s.Username == "" {
+			return bad("broker.sasl.username", "missing", "set the SASL user")
+		}
+		if (s.PasswordEnv == "") == (s.PasswordFile == "") {
+			return bad("broker.sasl", "the password needs exactly one source", "set password_env (a variable's name) or password_file; never the password itself")
+		}
 	}
 	return nil
 }

@@ -39,78 +39,61 @@ func runDB(mode offsetMode) func(context.Context, *Env) error {
 
 // dbLoop is runDB's loop; committed runs after every database commit.
 func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) error {
-	{
-		t := newTrigger(e.Records, e.Every)
-		var tx *sink.Tx
-		commit := func() error {
-			t.reset()
-			if tx == nil {
+	t := newTrigger(e.Records, e.Every)
+	var tx *sink.Tx
+	c := consumer{due: t}
+	c.commit = func() error {
+		t.reset()
+		if tx == nil {
+			return nil
+		}
+		start := time.Now()
+		if mode == dbOffsets || mode == withOutbox {
+			if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
+				tx.Rollback()
+				tx = nil
+				return err
+			}
+		}
+		// One latency covers the whole commit: for the idempotent sink,
+		// the database's and then the group's.
+		err := tx.Commit(ctx)
+		tx = nil
+		if err == nil {
+			committed()
+		}
+		if err == nil && mode == dbThenKafka {
+			err = e.commitKafka(ctx, e.positions())
+		}
+		return e.reportCommit(start, err)
+	}
+	if mode == kafkaOnPoll {
+		c.polled = func(rs []*kgo.Record) error {
+			if len(rs) == 0 {
 				return nil
 			}
-			start := time.Now()
-			if mode == dbOffsets || mode == withOutbox {
-				if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
-					tx.Rollback()
-					return err
-				}
-			}
-			// One latency covers the whole commit: for the idempotent
-			// sink, the database's and then the group's.
-			err := tx.Commit(ctx)
-			tx = nil
-			if err == nil {
-				committed()
-			}
-			if err == nil && mode == dbThenKafka {
-				err = e.commitKafka(ctx, e.positions())
-			}
-			return e.reportCommit(start, err)
+			return e.commitSync(ctx, ahead(e, rs))
 		}
-		for !e.Done() {
-			rs, err := e.poll(ctx, e.MaxPoll)
-			if err != nil || rs == nil && ctx.Err() != nil {
-				if tx != nil {
-					tx.Rollback()
-				}
-				return err
-			}
-			if mode == kafkaOnPoll && len(rs) > 0 {
-				if err := e.commitSync(ctx, ahead(e, rs)); err != nil {
-					return err
-				}
-			}
-			for _, r := range rs {
-				if tx == nil {
-					if tx, err = e.DB.Begin(ctx, e.Tables, mode == dbThenKafka); err != nil {
-						return err
-					}
-					if mode == withOutbox {
-						tx.WithOutbox()
-					}
-				}
-				if err := e.apply(r); err != nil {
-					return err
-				}
-				if err := tx.Add(ctx, r.Partition, r.Offset, r.Offset*2); err != nil {
-					return err
-				}
-				if t.record() {
-					if err := commit(); err != nil {
-						return err
-					}
-				}
-			}
-			if t.idle() {
-				if err := commit(); err != nil {
-					return err
-				}
-			}
-			if err := e.progress(false); err != nil {
-				return err
-			}
-		}
-		return commit()
 	}
+	c.each = func(r *kgo.Record) error {
+		if tx == nil {
+			var err error
+			if tx, err = e.DB.Begin(ctx, e.Tables, mode == dbThenKafka); err != nil {
+				return err
+			}
+			if mode == withOutbox {
+				tx.WithOutbox()
+			}
+		}
+		return tx.Add(ctx, r.Partition, r.Offset, r.Offset*2)
+	}
+	if err := c.run(ctx, e); err != nil {
+		if tx != nil {
+			tx.Rollback()
+		}
+		return err
+	}
+	return c.commit()
 }
 
 // ahead returns the positions past every record in rs.

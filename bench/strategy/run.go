@@ -81,49 +81,54 @@ func Run(ctx context.Context, name string, e *Env) error {
 	return e.Events.Flush()
 }
 
-// runNone never commits: the ceiling.
-func runNone(ctx context.Context, e *Env) error {
-	for !e.Done() {
-		rs, err := e.poll(ctx, e.MaxPoll)
-		if err != nil || rs == nil && ctx.Err() != nil {
-			return err
-		}
-		for _, r := range rs {
-			if err := e.apply(r); err != nil {
-				return err
-			}
-		}
-		if err := e.progress(false); err != nil {
-			return err
-		}
-	}
-	return nil
+// consumer is the poll → process loop the strategies share; each strategy
+// fills in the hooks that make it what it is.
+type consumer struct {
+	// due fires commit: after a record when its count or time is up, and
+	// after a poll when time alone is. Nil: the loop never commits.
+	due    *trigger
+	commit func() error
+	// polled runs on a poll's records before they are processed.
+	polled func([]*kgo.Record) error
+	// each runs after a record is processed.
+	each func(*kgo.Record) error
+	// done runs after a poll's records are processed.
+	done func([]*kgo.Record) error
 }
 
-// runSync processes, then commits and waits for the broker.
-func runSync(ctx context.Context, e *Env) error {
-	t := newTrigger(e.Records, e.Every)
-	commit := func() error {
-		t.reset()
-		return e.commitSync(ctx, e.positions())
-	}
+func (c consumer) run(ctx context.Context, e *Env) error {
 	for !e.Done() {
 		rs, err := e.poll(ctx, e.MaxPoll)
 		if err != nil || rs == nil && ctx.Err() != nil {
 			return err
 		}
+		if c.polled != nil {
+			if err := c.polled(rs); err != nil {
+				return err
+			}
+		}
 		for _, r := range rs {
 			if err := e.apply(r); err != nil {
 				return err
 			}
-			if t.record() {
-				if err := commit(); err != nil {
+			if c.each != nil {
+				if err := c.each(r); err != nil {
+					return err
+				}
+			}
+			if c.due != nil && c.due.record() {
+				if err := c.commit(); err != nil {
 					return err
 				}
 			}
 		}
-		if t.idle() {
-			if err := commit(); err != nil {
+		if c.due != nil && c.due.idle() {
+			if err := c.commit(); err != nil {
+				return err
+			}
+		}
+		if c.done != nil {
+			if err := c.done(rs); err != nil {
 				return err
 			}
 		}
@@ -134,13 +139,29 @@ func runSync(ctx context.Context, e *Env) error {
 	return nil
 }
 
-// runAsync processes, then commits without waiting. While a commit is in flight, due commits are coalesced into the
-// next one, so commits never queue behind each other.
+// runNone never commits: the ceiling.
+func runNone(ctx context.Context, e *Env) error { return consumer{}.run(ctx, e) }
+
+// runSync processes, then commits and waits for the broker.
+func runSync(ctx context.Context, e *Env) error {
+	t := newTrigger(e.Records, e.Every)
+	return consumer{due: t, commit: func() error {
+		t.reset()
+		return e.commitSync(ctx, e.positions())
+	}}.run(ctx, e)
+}
+
+// runAsync processes, then commits without waiting. While a commit is in
+// flight, due commits are coalesced into the next one, so commits never
+// queue behind each other.
 func runAsync(ctx context.Context, e *Env) error {
 	t := newTrigger(e.Records, e.Every)
 	var inflight atomic.Bool
 	var failed atomic.Pointer[error]
-	commit := func() error {
+	return consumer{due: t, commit: func() error {
+		if errp := failed.Load(); errp != nil {
+			return *errp
+		}
 		if inflight.Load() {
 			return nil // still due; retried on the next record
 		}
@@ -154,35 +175,7 @@ func runAsync(ctx context.Context, e *Env) error {
 			inflight.Store(false)
 		})
 		return nil
-	}
-	for !e.Done() {
-		if errp := failed.Load(); errp != nil {
-			return *errp
-		}
-		rs, err := e.poll(ctx, e.MaxPoll)
-		if err != nil || rs == nil && ctx.Err() != nil {
-			return err
-		}
-		for _, r := range rs {
-			if err := e.apply(r); err != nil {
-				return err
-			}
-			if t.record() {
-				if err := commit(); err != nil {
-					return err
-				}
-			}
-		}
-		if t.idle() {
-			if err := commit(); err != nil {
-				return err
-			}
-		}
-		if err := e.progress(false); err != nil {
-			return err
-		}
-	}
-	return nil
+	}}.run(ctx, e)
 }
 
 // runAutocommit leaves commits to kgo's timer. kgo commits what earlier
@@ -190,24 +183,14 @@ func runAsync(ctx context.Context, e *Env) error {
 // variant commits only what was marked processed.
 func runAutocommit(marks bool) func(context.Context, *Env) error {
 	return func(ctx context.Context, e *Env) error {
-		for !e.Done() {
-			rs, err := e.poll(ctx, e.MaxPoll)
-			if err != nil || rs == nil && ctx.Err() != nil {
-				return err
-			}
-			for _, r := range rs {
-				if err := e.apply(r); err != nil {
-					return err
-				}
-			}
-			if marks {
+		var c consumer
+		if marks {
+			c.done = func(rs []*kgo.Record) error {
 				e.Client.MarkCommitRecords(rs...)
-			}
-			if err := e.progress(false); err != nil {
-				return err
+				return nil
 			}
 		}
-		return nil
+		return c.run(ctx, e)
 	}
 }
 

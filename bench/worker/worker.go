@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/ledger"
 	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
@@ -31,7 +32,7 @@ const WireFD = 3
 
 // Config is everything one worker process needs.
 type Config struct {
-	Brokers    []string        `json:"brokers"`
+	Conn       broker.Conn     `json:"conn"`
 	Topic      string          `json:"topic"`
 	Group      string          `json:"group"`
 	InstanceID string          `json:"instance_id,omitempty"` // empty: dynamic membership
@@ -99,7 +100,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		env.DB, env.Tables = db, sink.TablesFor(cfg.Sink.Tables)
 	}
 
-	base := append(ClientOpts(cfg), kgo.WithHooks(commitHook{events}))
+	base, err := ClientOpts(cfg)
+	if err != nil {
+		return err
+	}
+	base = append(base, kgo.WithHooks(commitHook{events}))
 	switch {
 	case info.OffsetsInSink:
 		// The database owns the offsets: no group, and the worker seeks
@@ -116,6 +121,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		opts := append(base, GroupOpts(cfg)...)
 		opts = append(opts,
 			kgo.TransactionalID(cfg.Group+"-txn"),
+			kgo.UnknownTopicRetries(-1), // the output topic is new
 			kgo.TransactionTimeout(cfg.Client.SessionTimeout.D()),
 			kgo.RecordPartitioner(kgo.ManualPartitioner()),
 			kgo.ProducerLinger(cfg.Client.Linger.D()),
@@ -142,14 +148,18 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if info.Relay {
 		// The outbox relay's producer: idempotent (kgo's default), acks
 		// from all in-sync replicas, to the partition of the source.
-		env.Producer, err = kgo.NewClient(
-			kgo.SeedBrokers(cfg.Brokers...),
+		conn, err := cfg.Conn.Opts()
+		if err != nil {
+			return err
+		}
+		env.Producer, err = kgo.NewClient(append(conn,
 			kgo.ClientID("commitbench-relay"),
+			kgo.UnknownTopicRetries(-1), // the output topic is new
 			kgo.RecordPartitioner(kgo.ManualPartitioner()),
 			kgo.ProducerLinger(cfg.Client.Linger.D()),
 			kgo.ProducerBatchCompression(Codec(cfg.Client.Compression)),
 			kgo.RequiredAcks(kgo.AllISRAcks()),
-		)
+		)...)
 		if err != nil {
 			return fmt.Errorf("creating the relay's producer: %w", err)
 		}
@@ -178,17 +188,20 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 // ClientOpts are the options every worker client shares, each setting that
 // shapes the measurement given explicitly rather than left to kgo's
 // defaults.
-func ClientOpts(cfg Config) []kgo.Opt {
+func ClientOpts(cfg Config) ([]kgo.Opt, error) {
+	conn, err := cfg.Conn.Opts()
+	if err != nil {
+		return nil, err
+	}
 	c := cfg.Client
-	return []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
+	return append(conn,
 		kgo.ClientID("commitbench-worker"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
 		kgo.FetchMaxBytes(c.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(c.FetchMaxPartitionBytes),
 		kgo.FetchMaxWait(c.FetchMaxWait.D()),
-	}
+	), nil
 }
 
 // GroupOpts are the consumer-group options.

@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string) int {
 		newPlotCmd(),
 		newReportCmd(),
 		newGateCmd(),
+		newAnchorCmd(),
 	)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

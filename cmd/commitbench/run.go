@@ -35,6 +35,7 @@ type runFlags struct {
 	stallTimeout time.Duration
 	sink         string
 	sinkDSN      string
+	nodes        int
 }
 
 func newRunCmd() *cobra.Command {
@@ -61,12 +62,13 @@ failure), 130 interrupted (finished points are kept).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.broker, "broker", "", "broker kind, overriding the workloads' broker.kind (embedded)")
+	fl.StringVar(&f.broker, "broker", "", "broker kind, overriding the workloads' broker.kind: embedded, local, container or external")
 	fl.DurationVar(&f.commitDelay, "commit-delay", 0, "embedded broker: hold every OffsetCommit this long (e.g. 2ms), overriding broker.commit_delay")
 	fl.StringVar(&f.resultsDir, "results", "results", "directory that receives results/<run-id>/")
 	fl.StringVar(&f.runID, "run-id", "", "name of this run's directory (default: a timestamp)")
 	fl.IntVar(&f.repetitions, "repetitions", 0, "override every workload's repetitions")
 	fl.IntVar(&f.crashes, "crashes", 0, "override every workload's crashes.per_point (0 skips the crash phase)")
+	fl.IntVar(&f.nodes, "nodes", 0, "local broker: 1 node, or 3 with replicated offsets, overriding broker.nodes")
 	fl.StringVar(&f.sink, "sink", "", "database of the exactly-once strategies: sqlite or postgres, overriding sink.kind")
 	fl.StringVar(&f.sinkDSN, "sink-dsn", "", "PostgreSQL DSN (default $COMMITBENCH_PG_DSN); never written to results")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress display")
@@ -205,6 +207,9 @@ func applyOverrides(w *spec.Workload, f runFlags) error {
 	if f.set["broker"] {
 		w.Broker.Kind = f.broker
 	}
+	if f.set["nodes"] {
+		w.Broker.Nodes = f.nodes
+	}
 	if f.set["commit-delay"] {
 		w.Broker.CommitDelay = spec.Duration(f.commitDelay)
 	}
@@ -242,7 +247,11 @@ func applyOverrides(w *spec.Workload, f runFlags) error {
 // runJob runs one workload's points on a broker of its own.
 func runJob(ctx context.Context, w *spec.Workload, points []spec.Point, runID string, f runFlags,
 	disp *progress.Display, log io.Writer, save func(results.Result) error) error {
-	b, err := broker.Start(ctx, w.Broker.Kind, broker.Options{CommitDelay: w.Broker.CommitDelay.D()})
+	b, err := broker.Start(ctx, w.Broker.Kind, broker.Options{
+		CommitDelay: w.Broker.CommitDelay.D(),
+		Nodes:       w.Broker.Nodes,
+		Conn:        broker.Conn{Bootstrap: w.Broker.Bootstrap, TLS: w.Broker.TLS, SASL: w.Broker.SASL},
+	})
 	if err != nil {
 		return err
 	}

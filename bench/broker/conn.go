@@ -1,0 +1,150 @@
+package broker
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// Conn is how a client reaches a broker: the bootstrap addresses and, for
+// a secured cluster, TLS and SASL. It travels to worker processes, so it
+// holds no secret: a password is named by the environment variable or the
+// file that holds it, and read where a client is built.
+type Conn struct {
+	Bootstrap []string `json:"bootstrap" yaml:"bootstrap"`
+	TLS       *TLS     `json:"tls,omitempty" yaml:"tls"`
+	SASL      *SASL    `json:"sasl,omitempty" yaml:"sasl"`
+}
+
+// TLS configures an encrypted connection. Empty files mean the system's
+// roots and no client certificate.
+type TLS struct {
+	CAFile     string `json:"ca_file,omitempty" yaml:"ca_file"`
+	CertFile   string `json:"cert_file,omitempty" yaml:"cert_file"`
+	KeyFile    string `json:"key_file,omitempty" yaml:"key_file"`
+	ServerName string `json:"server_name,omitempty" yaml:"server_name"`
+}
+
+// SASL configures authentication. The password comes from PasswordEnv (an
+// environment variable's name) or PasswordFile, never from the
+// configuration itself.
+type SASL struct {
+	Mechanism    string `json:"mechanism" yaml:"mechanism"` // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+	Username     string `json:"username" yaml:"username"`
+	PasswordEnv  string `json:"password_env,omitempty" yaml:"password_env"`
+	PasswordFile string `json:"password_file,omitempty" yaml:"password_file"`
+}
+
+// Mechanisms are the SASL mechanisms commitbench speaks.
+var Mechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+
+// Opts returns the client options that reach the broker.
+func (c Conn) Opts() ([]kgo.Opt, error) {
+	if len(c.Bootstrap) == 0 {
+		return nil, errors.New("no bootstrap address: set broker.bootstrap")
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Bootstrap...)}
+	if c.TLS != nil {
+		cfg, err := c.TLS.config()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.Dialer((&tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: cfg}).DialContext))
+	}
+	if c.SASL != nil {
+		m, err := c.SASL.mechanism()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.SASL(m))
+	}
+	return opts, nil
+}
+
+func (t *TLS) config() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("broker.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("broker.tls.ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("broker.tls: cert_file and key_file go together; set both or neither")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			// The error names files, never key material.
+			return nil, fmt.Errorf("broker.tls: loading the client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// password reads the SASL password from where the configuration names it.
+func (s *SASL) password() (string, error) {
+	switch {
+	case s.PasswordEnv != "" && s.PasswordFile != "":
+		return "", errors.New("broker.sasl: set password_env or password_file, not both")
+	case s.PasswordEnv != "":
+		p, ok := os.LookupEnv(s.PasswordEnv)
+		if !ok {
+			return "", fmt.Errorf("broker.sasl.password_env: the environment variable %s is not set", s.PasswordEnv)
+		}
+		return p, nil
+	case s.PasswordFile != "":
+		b, err := os.ReadFile(s.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("broker.sasl.password_file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", errors.New("broker.sasl: no password source; set password_env (a variable's name) or password_file")
+}
+
+func (s *SASL) mechanism() (sasl.Mechanism, error) {
+	pass, err := s.password()
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToUpper(s.Mechanism) {
+	case "PLAIN":
+		return plain.Auth{User: s.Username, Pass: pass}.AsMechanism(), nil
+	case "SCRAM-SHA-256":
+		return scram.Auth{User: s.Username, Pass: pass}.AsSha256Mechanism(), nil
+	case "SCRAM-SHA-512":
+		return scram.Auth{User: s.Username, Pass: pass}.AsSha512Mechanism(), nil
+	}
+	return nil, fmt.Errorf("broker.sasl.mechanism: unknown %q; use one of %s", s.Mechanism, strings.Join(Mechanisms, ", "))
+}
+
+// Connector is a broker that needs more than bootstrap addresses to reach.
+type Connector interface {
+	Conn() Conn
+}
+
+// ConnOf returns how to reach b: its own Conn when it has one, else its
+// plain bootstrap addresses.
+func ConnOf(b Broker) Conn {
+	if c, ok := b.(Connector); ok {
+		return c.Conn()
+	}
+	return Conn{Bootstrap: b.Addrs()}
+}

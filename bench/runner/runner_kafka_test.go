@@ -1,0 +1,102 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/spec"
+)
+
+// startLocalKafka starts real Apache Kafka on loopback (the local
+// provider), skipping unless Java and the jars (scripts/kafka.sh fetch) are
+// there — failing instead when COMMITBENCH_REQUIRE_KAFKA=1 (CI).
+func startLocalKafka(t *testing.T, nodes int) broker.Broker {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := broker.CheckLocal(ctx, broker.LocalOptions{}); err != nil {
+		if os.Getenv("COMMITBENCH_REQUIRE_KAFKA") == "1" {
+			t.Fatalf("COMMITBENCH_REQUIRE_KAFKA=1 but the local broker cannot start: %v", err)
+		}
+		t.Skipf("real Kafka not available (set COMMITBENCH_REQUIRE_KAFKA=1 to fail instead): %v", err)
+	}
+	b, err := broker.Start(ctx, "local", broker.Options{Nodes: nodes, Local: broker.LocalOptions{
+		Log:          testLog{t},
+		ReadyTimeout: 3 * time.Minute, // generous: other packages' tests share the 2 cores
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+// At-least-once with synchronous commits on real Kafka: two SIGKILLs, no
+// record lost, no crash replaying more than one commit interval.
+func TestAtLeastOnceSyncOnLocalKafka(t *testing.T) {
+	b := startLocalKafka(t, 1)
+	const n = 500
+	res := runOn(t, b, crashWorkload(t, "at-least-once-sync", n, 2))
+	if res.Broker.Kind != "local" {
+		t.Errorf("result says broker %+v; want kind local", res.Broker)
+	}
+	checkAtLeastOnce(t, res, n)
+	if res.Throughput.Commits < 20000/n {
+		t.Errorf("%d commits for 20000 records every %d; want at least %d", res.Throughput.Commits, n, 20000/n)
+	}
+}
+
+// At-most-once on real Kafka: two SIGKILLs, no duplicate, no crash losing
+// more than one commit interval.
+func TestAtMostOnceOnLocalKafka(t *testing.T) {
+	b := startLocalKafka(t, 1)
+	const n = 1000
+	checkAtMostOnce(t, runOn(t, b, crashWorkload(t, "at-most-once", n, 2)), n)
+}
+
+// The exactly-once family on real Kafka and PostgreSQL: SIGKILLs, mostly
+// inside open database or Kafka transactions, and not one effect lost or
+// duplicated; the broken variant is caught by the same check.
+func TestExactlyOnceOnLocalKafkaAndPostgres(t *testing.T) {
+	dsn := pgDSN(t)
+	b := startLocalKafka(t, 1)
+	for _, name := range []string{"exactly-once-db", "outbox", "idempotent", "transactional"} {
+		t.Run(name, func(t *testing.T) {
+			const n = 1000
+			w := crashWorkload(t, name, n, 2)
+			w.Sink = spec.Sink{Kind: "postgres", DSN: dsn}
+			res := runOn(t, b, w)
+			checkCrashFree(t, res)
+			c := crashed(t, res)
+			if c.Lost != 0 || c.Duplicates != 0 {
+				t.Errorf("lost %d, duplicated %d effects; want 0 and 0", c.Lost, c.Duplicates)
+			}
+			for i, r := range c.ReplayPerCrash {
+				if r > n {
+					t.Errorf("crash %d replayed %d records; bound is %d", i+1, r, n)
+				}
+			}
+			if len(res.Violations) != 0 {
+				t.Errorf("violations: %v", res.Violations)
+			}
+			if r := c.Relay; name == "outbox" && (r == nil || r.Missing != 0) {
+				t.Errorf("relay %+v: every event must reach the topic", r)
+			}
+		})
+	}
+	t.Run("broken", func(t *testing.T) {
+		w := crashWorkload(t, "broken-eos-db", 1000, 2)
+		w.Sink = spec.Sink{Kind: "postgres", DSN: dsn}
+		res := runOn(t, b, w)
+		if res.Crash == nil || res.Crash.Lost == 0 || len(res.Violations) == 0 {
+			t.Fatalf("the broken strategy was not caught: %+v, violations %v", res.Crash, res.Violations)
+		}
+	})
+}
