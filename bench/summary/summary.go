@@ -45,7 +45,7 @@ func Rows(rs []results.Result) ([]Row, error) {
 	ceiling := map[string]float64{}
 	for _, c := range cells {
 		if c.Strategy == "none" {
-			ceiling[c.Workload] = mean(c.Values(func(r results.Result) float64 { return r.Throughput.RecordsPerSec }))
+			ceiling[c.Workload] = metrics.Mean(c.Values(func(r results.Result) float64 { return r.Throughput.RecordsPerSec }))
 		}
 	}
 	var rows []Row
@@ -55,9 +55,9 @@ func Rows(rs []results.Result) ([]Row, error) {
 		row := Row{
 			Workload: c.Workload, Strategy: c.Strategy, Interval: intervalLabel(f),
 			Reps:          len(c.Reps),
-			RecordsPerSec: mean(tput), RecordsPerSecSD: stddev(tput),
+			RecordsPerSec: metrics.Mean(tput), RecordsPerSecSD: metrics.StdDev(tput),
 			OfCeiling:           math.NaN(),
-			Commits:             mean(c.Values(func(r results.Result) float64 { return float64(r.Throughput.Commits) })),
+			Commits:             metrics.Mean(c.Values(func(r results.Result) float64 { return float64(r.Throughput.Commits) })),
 			Broker:              f.Broker.Kind,
 			EmulatedCommitDelay: float64(f.Broker.EmulatedCommitDelayNs) / 1e6,
 		}
@@ -111,29 +111,6 @@ func intervalLabel(r results.Result) string {
 		return fmt.Sprintf("%d rec|%g ms", r.CommitEveryRecords, r.CommitEveryMs)
 	}
 	return "-"
-}
-
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-func stddev(xs []float64) float64 {
-	if len(xs) < 2 {
-		return 0
-	}
-	m := mean(xs)
-	var s float64
-	for _, x := range xs {
-		s += (x - m) * (x - m)
-	}
-	return math.Sqrt(s / float64(len(xs)-1))
 }
 
 // Print writes rows as an aligned table, one block per workload.

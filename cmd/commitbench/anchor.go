@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/commitbench/commitbench/bench/anchor"
 	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/runner"
 	"github.com/commitbench/commitbench/bench/spec"
@@ -107,31 +107,12 @@ func runAnchor(ctx context.Context, cmd *cobra.Command, w *spec.Workload) error 
 	}
 	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tconsumer\trecords/s mean\t±sd\t")
-	fmt.Fprintf(tw, "\tcommitbench none (steady state)\t%.0f\t%.0f\t\n", mean(ours), sd(ours))
-	fmt.Fprintf(tw, "\tConsumerPerformance (fetch)\t%.0f\t%.0f\t\n", mean(theirs), sd(theirs))
-	fmt.Fprintf(tw, "\tConsumerPerformance (whole run)\t%.0f\t%.0f\t\n", mean(theirsAll), sd(theirsAll))
+	fmt.Fprintf(tw, "\tcommitbench none (steady state)\t%.0f\t%.0f\t\n", metrics.Mean(ours), metrics.StdDev(ours))
+	fmt.Fprintf(tw, "\tConsumerPerformance (fetch)\t%.0f\t%.0f\t\n", metrics.Mean(theirs), metrics.StdDev(theirs))
+	fmt.Fprintf(tw, "\tConsumerPerformance (whole run)\t%.0f\t%.0f\t\n", metrics.Mean(theirsAll), metrics.StdDev(theirsAll))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "ConsumerPerformance / commitbench: %.2f\n", mean(theirs)/mean(ours))
+	fmt.Fprintf(out, "ConsumerPerformance / commitbench: %.2f\n", metrics.Mean(theirs)/metrics.Mean(ours))
 	return nil
-}
-
-func mean(xs []float64) float64 {
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-func sd(xs []float64) float64 {
-	if len(xs) < 2 {
-		return 0
-	}
-	m, s := mean(xs), 0.0
-	for _, x := range xs {
-		s += (x - m) * (x - m)
-	}
-	return math.Sqrt(s / float64(len(xs)-1))
 }
