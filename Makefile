@@ -8,7 +8,7 @@ BENCHFLAGS ?=
 NODES     ?=
 broker_flag := $(if $(BROKER),--broker $(BROKER),) $(if $(NODES),--nodes $(NODES),)
 
-.PHONY: all build bench test lint plots report gate kafka container-image clean
+.PHONY: all build bench test lint plots report gate anchor kafka container-image clean
 
 all: build
 
@@ -35,6 +35,11 @@ gate: build
 # started and SIGKILLed, so it takes a minute or two.
 test:
 	$(GO) test -race -count=1 ./...
+
+# Kafka's own ConsumerPerformance beside commitbench's no-commit ceiling on
+# one topic (BROKER=local by default; needs `make kafka`).
+anchor: build
+	$(BIN) anchor --broker $(or $(BROKER),local) $(if $(NODES),--nodes $(NODES),)
 
 # Real Apache Kafka's jars (version pinned in scripts/kafka.sh) into
 # .cache/kafka, for BROKER=local.

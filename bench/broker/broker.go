@@ -90,3 +90,10 @@ func Start(ctx context.Context, kind string, o Options) (Broker, error) {
 	}
 	return nil, fmt.Errorf("broker kind %q is not available; use embedded, local, container or external", kind)
 }
+
+// CPUMeter is a broker that can tell how much CPU time its processes have
+// used, so the broker's share of a commit strategy's cost is measured.
+type CPUMeter interface {
+	// CPUSeconds is the user and system CPU time used so far.
+	CPUSeconds() (float64, error)
+}

@@ -77,13 +77,22 @@ type Throughput struct {
 	CommitsPerSec   float64 `json:"commits_per_s"`
 	FailedCommits   int64   `json:"failed_commits"`
 	// CommitLatency is measured around the commit call; WireCommitLatency
-	// is the OffsetCommit request on the wire (franz-go broker hook).
+	// is the commit request on the wire (franz-go broker hook): OffsetCommit,
+	// or EndTxn for the transactional strategy.
 	CommitLatency         metrics.Latency `json:"commit_latency"`
 	CommitLatencyHist     string          `json:"commit_latency_hist_ns"`
 	WireCommitLatency     metrics.Latency `json:"wire_commit_latency"`
 	WireCommitLatencyHist string          `json:"wire_commit_latency_hist_ns"`
 	WorkerCPUSeconds      float64         `json:"worker_cpu_s"`
-	WallSeconds           float64         `json:"wall_s"`
+	// BrokerCPUSeconds is the broker processes' CPU time over the phase
+	// (embedded: the harness process, which kfake shares; absent where the
+	// broker's processes cannot be seen).
+	BrokerCPUSeconds *float64 `json:"broker_cpu_s,omitempty"`
+	// OffsetsTopicRecords and OffsetsTopicBytes are what the phase appended
+	// to __consumer_offsets (absent where the broker cannot tell).
+	OffsetsTopicRecords *int64  `json:"offsets_topic_appended_records,omitempty"`
+	OffsetsTopicBytes   *int64  `json:"offsets_topic_appended_bytes,omitempty"`
+	WallSeconds         float64 `json:"wall_s"`
 	// Lost and Duplicates in a crash-free run should be 0; anything else
 	// is reported as a violation.
 	Lost       int64 `json:"lost_records"`

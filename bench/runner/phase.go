@@ -261,6 +261,7 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughp
 	if err != nil {
 		return results.Throughput{}, 0, err
 	}
+	before := r.load(ctx)
 	s, err := start(ctx, r.worker, ph.cfg)
 	if err != nil {
 		return results.Throughput{}, 0, err
@@ -270,20 +271,24 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughp
 	if _, err := r.pump(ctx, ph, pr, -1); err != nil {
 		return results.Throughput{}, 0, err
 	}
+	cpu, offRecords, offBytes := r.load(ctx).since(before)
 	eff, err := ph.effects(ctx)
 	if err != nil {
 		return results.Throughput{}, 0, err
 	}
 	tally := eff.Tally()
 	t := results.Throughput{
-		Records:          tally.Records,
-		WarmupRecords:    r.w.WarmupRecords,
-		FailedCommits:    ph.failed,
-		Commits:          int64(len(ph.commits) + len(ph.autos)),
-		WorkerCPUSeconds: s.cpuSeconds(),
-		WallSeconds:      time.Since(began).Seconds(),
-		Lost:             tally.Lost,
-		Duplicates:       tally.Duplicates,
+		Records:             tally.Records,
+		WarmupRecords:       r.w.WarmupRecords,
+		FailedCommits:       ph.failed,
+		Commits:             int64(len(ph.commits) + len(ph.autos)),
+		WorkerCPUSeconds:    s.cpuSeconds(),
+		BrokerCPUSeconds:    cpu,
+		OffsetsTopicRecords: offRecords,
+		OffsetsTopicBytes:   offBytes,
+		WallSeconds:         time.Since(began).Seconds(),
+		Lost:                tally.Lost,
+		Duplicates:          tally.Duplicates,
 	}
 	from, to, err := steadyWindow(ph.progress, r.w.WarmupRecords)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/buildinfo"
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/worker"
@@ -103,6 +104,9 @@ func (r *Runner) Prepare(ctx context.Context) error {
 	if err := ping(ctx, r.conn, 10*time.Second); err != nil {
 		return err
 	}
+	if err := r.checkSink(ctx); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp("", "commitbench-ledger-")
 	if err != nil {
 		return fmt.Errorf("creating a directory for ledgers: %w", err)
@@ -113,6 +117,25 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		return err
 	}
 	r.end = end
+	return nil
+}
+
+// checkSink connects to a PostgreSQL sink once before anything runs, so a
+// wrong DSN is one error up front rather than a failure at the first
+// exactly-once point.
+func (r *Runner) checkSink(ctx context.Context) error {
+	if r.w.Sink.Kind != sink.Postgres {
+		return nil
+	}
+	for _, name := range r.w.Strategies {
+		if info, err := strategy.Lookup(name); err == nil && info.Effects == strategy.EffectsDB {
+			db, err := sink.Open(ctx, r.w.Sink.Kind, r.w.Sink.DSN)
+			if err != nil {
+				return err
+			}
+			return db.Close()
+		}
+	}
 	return nil
 }
 

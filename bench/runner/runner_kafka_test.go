@@ -51,6 +51,13 @@ func TestAtLeastOnceSyncOnLocalKafka(t *testing.T) {
 	if res.Throughput.Commits < 20000/n {
 		t.Errorf("%d commits for 20000 records every %d; want at least %d", res.Throughput.Commits, n, 20000/n)
 	}
+	// Each commit appends at least one record to __consumer_offsets.
+	if got := res.Throughput.OffsetsTopicRecords; got == nil || *got < res.Throughput.Commits {
+		t.Errorf("__consumer_offsets grew by %v records for %d commits", got, res.Throughput.Commits)
+	}
+	if res.Throughput.BrokerCPUSeconds == nil {
+		t.Error("the local broker's CPU time was not measured")
+	}
 }
 
 // At-most-once on real Kafka: two SIGKILLs, no duplicate, no crash losing

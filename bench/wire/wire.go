@@ -24,7 +24,8 @@ const (
 	// AutoCommit: kgo's autocommit finished a commit at time A; its call
 	// latency is unknown (the wire latency is reported separately).
 	AutoCommit Kind = 'A'
-	// WireCommit: an OffsetCommit request took B nanoseconds on the wire.
+	// WireCommit: a commit request (OffsetCommit, or EndTxn for Kafka
+	// transactions) took B nanoseconds on the wire.
 	WireCommit Kind = 'W'
 	// Progress: at time A the worker had processed B records in total.
 	Progress Kind = 'P'

@@ -104,7 +104,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base = append(base, kgo.WithHooks(commitHook{events}))
+	// The request whose wire time is a commit's: EndTxn for Kafka
+	// transactions, OffsetCommit for everything that commits to the group.
+	key := kmsg.OffsetCommit
+	if cfg.Strategy == strategy.Transactional {
+		key = kmsg.EndTxn
+	}
+	base = append(base, kgo.WithHooks(commitHook{events, int16(key)}))
 	switch {
 	case info.OffsetsInSink:
 		// The database owns the offsets: no group, and the worker seeks
@@ -292,12 +298,15 @@ func work(p spec.Processing) func() {
 	}
 }
 
-// commitHook reports every OffsetCommit's time on the wire, apart from the
+// commitHook reports every commit request's time on the wire, apart from the
 // client's own queueing that the call latency includes.
-type commitHook struct{ sink *wire.Writer }
+type commitHook struct {
+	sink *wire.Writer
+	key  int16
+}
 
 func (h commitHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2E) {
-	if key != int16(kmsg.OffsetCommit) || e2e.Err() != nil {
+	if key != h.key || e2e.Err() != nil {
 		return
 	}
 	_ = h.sink.Event(wire.Frame{Kind: wire.WireCommit, A: time.Now().UnixNano(), B: int64(e2e.DurationE2E())}, false)

@@ -71,6 +71,8 @@ func TestBadInputExitsNonZero(t *testing.T) {
 		{"missing file", []string{"run", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"unknown broker flag", []string{"run", "--broker", "mainframe", writeFile(t, dir, "b.yaml", small)}, `broker.kind: unknown broker "mainframe"`},
 		{"negative crashes flag", []string{"run", "--crashes", "-3", writeFile(t, dir, "k.yaml", small)}, "crashes.per_point: -3 is out of range"},
+		{"unreachable broker", []string{"run", writeFile(t, dir, "u.yaml", small+"broker: {kind: external, bootstrap: [\"127.0.0.1:1\"]}\n")}, "cannot reach the external cluster at [127.0.0.1:1]"},
+		{"wrong DSN", []string{"run", "--sink", "postgres", "--sink-dsn", "postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", writeFile(t, dir, "d.yaml", strings.Replace(small, "none,", "exactly-once-db,", 1))}, "check the DSN"},
 		{"export without format", []string{"results", "export", dir}, "--csv"},
 		{"export of nothing", []string{"results", "export", "--csv", dir}, "no results at"},
 	}
@@ -90,6 +92,9 @@ func TestBadInputExitsNonZero(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("stderr %q does not say %q", stderr.String(), c.want)
+			}
+			if strings.Contains(stderr.String(), "hunter2") {
+				t.Errorf("stderr echoes a password: %q", stderr.String())
 			}
 			if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines > 0 {
 				t.Errorf("want one line of error, got:\n%s", stderr.String())
