@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -118,5 +119,29 @@ func TestCheckClaimUsesNearestIntervals(t *testing.T) {
 				t.Errorf("%s time: compared %s vs %s (exact %t), want nearest 100ms vs 1s", c.Strategy, c.Frequent.Label, c.Batched.Label, c.Exact)
 			}
 		}
+	}
+}
+
+// The claim is hybrid ("100 records or 5 s"): hybrid intervals with
+// different time limits are compared with each other, not left out.
+func TestCheckClaimComparesHybridIntervals(t *testing.T) {
+	mk := func(records int64, ms float64, rps float64) results.Result {
+		return results.Result{
+			SchemaVersion: results.SchemaVersion, Key: fmt.Sprintf("w/sync/%d|%g", records, ms), Workload: "w",
+			Strategy: "sync", Guarantee: "at-least-once", Repetition: 1, IntervalKind: "hybrid",
+			CommitEveryRecords: records, CommitEveryMs: ms,
+			Throughput: results.Throughput{RecordsPerSec: rps, Commits: 1000 / records},
+		}
+	}
+	ps := Panels([]results.Result{mk(100, 5000, 8000), mk(10_000, 60_000, 10_000)})
+	if len(ps) != 1 {
+		t.Fatalf("%d panels", len(ps))
+	}
+	cs := ps[0].CheckClaim()
+	if len(cs) != 1 {
+		t.Fatalf("%d claim checks, want 1: %+v", len(cs), cs)
+	}
+	if c := cs[0]; !c.Exact || math.Abs(c.Gain-0.25) > 1e-9 || !c.Within() {
+		t.Errorf("check %+v: want the exact intervals, a 25%% gain, within the claim", c)
 	}
 }
