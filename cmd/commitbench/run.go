@@ -37,6 +37,7 @@ type runFlags struct {
 	sinkDSN      string
 	nodes        int
 	keepTopics   bool
+	static       bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -69,6 +70,7 @@ failure), 130 interrupted (finished points are kept).`,
 	fl.StringVar(&f.runID, "run-id", "", "name of this run's directory (default: a timestamp)")
 	fl.IntVar(&f.repetitions, "repetitions", 0, "override every workload's repetitions")
 	fl.IntVar(&f.crashes, "crashes", 0, "override every workload's crashes.per_point (0 skips the crash phase)")
+	fl.BoolVar(&f.static, "static-membership", true, "rejoin a killed worker as the same group member, overriding client.static_membership (false: recovery waits for the session timeout)")
 	fl.BoolVar(&f.keepTopics, "keep-topics", false, "leave the run's topics on the broker afterwards (broker.keep_topics)")
 	fl.IntVar(&f.nodes, "nodes", 0, "local broker: 1 node, or 3 with replicated offsets, overriding broker.nodes")
 	fl.StringVar(&f.sink, "sink", "", "database of the exactly-once strategies: sqlite or postgres, overriding sink.kind")
@@ -208,6 +210,10 @@ func runWorkloads(ctx context.Context, stdout, stderr io.Writer, files []string,
 func applyOverrides(w *spec.Workload, f runFlags) error {
 	if f.set["broker"] {
 		w.Broker.Kind = f.broker
+	}
+	if f.set["static-membership"] {
+		static := f.static
+		w.Client.StaticMembership = &static
 	}
 	if f.set["keep-topics"] {
 		w.Broker.KeepTopics = f.keepTopics
