@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -38,17 +39,14 @@ func (r *Runner) newPhase(ctx context.Context, p spec.Point, name string) (ph *p
 	if err != nil {
 		return nil, err
 	}
+	// On error the caller still closes what was made (it always closes
+	// a returned phase).
 	ph = &phase{name: name, point: p, info: info, ledger: l, path: path, r: r}
-	defer func() {
-		if err != nil {
-			ph.close(ctx)
-		}
-	}()
 	ph.cfg = r.workerConfig(p, name, path)
 	switch info.Effects {
 	case strategy.EffectsDB:
 		ph.cfg.Sink = worker.SinkConfig{Kind: r.w.Sink.Kind, DSN: r.w.Sink.DSN,
-			Tables: "cb_" + tableSafe(r.runID) + "_" + tableSafe(id)}
+			Tables: tablePrefix(r.runID, id)}
 		if r.w.Sink.Kind == sink.SQLite {
 			ph.cfg.Sink.DSN = path + ".db"
 		}
@@ -69,14 +67,12 @@ func (r *Runner) newPhase(ctx context.Context, p spec.Point, name string) (ph *p
 	return ph, nil
 }
 
-// tableSafe keeps letters and digits, so a name can be part of a table's.
-func tableSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '_'
-	}, s)
+// tablePrefix names a phase's tables: unique per run and phase, and short,
+// since PostgreSQL truncates identifiers at 63 bytes (silently, so a long
+// run id would make two tables' names collide).
+func tablePrefix(runID, phase string) string {
+	sum := sha256.Sum256([]byte(runID + "/" + phase))
+	return fmt.Sprintf("cb_%x_%s", sum[:6], strings.ReplaceAll(phase, "-", "_"))
 }
 
 // close releases the phase's ledger, sink tables and output topic.
@@ -188,8 +184,8 @@ func (ph *phase) handle(pr *proc, f wire.Frame) error {
 
 // pump feeds a worker's frames to the phase until the worker exits. With
 // killAfter ≥ 0 it SIGKILLs the worker that long after its first record
-// and reports killed.
-func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.Duration) (killed bool, err error) {
+// and reports when (a zero time: not killed).
+func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.Duration) (killedAt time.Time, err error) {
 	stall := time.NewTimer(r.stall)
 	defer stall.Stop()
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -202,32 +198,41 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.D
 		}
 	}()
 	// abort kills the worker and drains what it wrote before dying.
-	abort := func() error {
-		if err := pr.s.kill(); err != nil {
-			return fmt.Errorf("killing worker: %w", err)
+	abort := func() (time.Time, error) {
+		at, err := pr.s.kill()
+		if err != nil {
+			return at, fmt.Errorf("killing worker: %w", err)
 		}
+		var herr error
 		for f := range pr.s.frames {
-			if err := ph.handle(pr, f); err != nil {
-				return err
+			if herr == nil {
+				herr = ph.handle(pr, f)
 			}
 		}
-		return pr.s.wait()
+		if err := pr.s.wait(); err != nil {
+			return at, err
+		}
+		return at, herr
 	}
 	for {
 		select {
 		case f, ok := <-pr.s.frames:
 			if !ok {
-				if err := pr.s.wait(); err != nil {
-					return false, err
+				err := pr.s.wait()
+				if ctx.Err() != nil {
+					return time.Time{}, ctx.Err() // the worker saw the interrupt first
+				}
+				if err != nil {
+					return time.Time{}, err
 				}
 				if pr.doneAt == 0 {
-					return false, fmt.Errorf("worker exited before consuming the topic: %s", pr.s.stderr.String())
+					return time.Time{}, fmt.Errorf("worker exited before consuming the topic: %s", pr.s.stderr.String())
 				}
-				return false, nil
+				return time.Time{}, nil
 			}
 			if err := ph.handle(pr, f); err != nil {
-				_ = abort()
-				return false, err
+				_, _ = abort()
+				return time.Time{}, err
 			}
 			if !stall.Stop() {
 				<-stall.C
@@ -238,13 +243,18 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.D
 				killC = kill.C
 			}
 		case <-killC:
-			return true, abort()
+			if pr.doneAt != 0 {
+				// It finished first: a kill now would be no crash at all.
+				killC = nil
+				continue
+			}
+			return abort()
 		case <-stall.C:
-			_ = abort()
-			return false, fmt.Errorf("worker sent nothing for %s (is the broker reachable and the group stable?): %s", r.stall, pr.s.stderr.String())
+			_, _ = abort()
+			return time.Time{}, fmt.Errorf("worker sent nothing for %s (is the broker reachable and the group stable?): %s", r.stall, pr.s.stderr.String())
 		case <-ctx.Done():
-			_ = abort()
-			return false, ctx.Err()
+			_, _ = abort()
+			return time.Time{}, ctx.Err()
 		case <-tick.C:
 			r.observe(Event{Point: ph.point, Phase: ph.name, Applied: lastProgress(ph.progress), Records: r.w.Topic.Records})
 		}
@@ -271,6 +281,7 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughp
 	if _, err := r.pump(ctx, ph, pr, -1); err != nil {
 		return results.Throughput{}, 0, err
 	}
+	wall := time.Since(began)
 	cpu, offRecords, offBytes := r.load(ctx).since(before)
 	eff, err := ph.effects(ctx)
 	if err != nil {
@@ -286,7 +297,7 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point) (results.Throughp
 		BrokerCPUSeconds:    cpu,
 		OffsetsTopicRecords: offRecords,
 		OffsetsTopicBytes:   offBytes,
-		WallSeconds:         time.Since(began).Seconds(),
+		WallSeconds:         wall.Seconds(),
 		Lost:                tally.Lost,
 		Duplicates:          tally.Duplicates,
 	}
@@ -394,14 +405,11 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 			// random point of the commit cycle and the worker is busy.
 			delay = time.Duration(float64(slot) * (0.1 + 0.8*rng.Float64()))
 		}
-		killAt := time.Now()
-		killed, err := r.pump(ctx, ph, pr, delay)
+		killAt, err := r.pump(ctx, ph, pr, delay)
 		if err != nil {
 			return nil, err
 		}
-		if killed {
-			killAt = time.Now()
-		}
+		killed := !killAt.IsZero()
 		if n := len(recs); n > 0 {
 			last := &recs[n-1]
 			last.resumed = pr.starts
@@ -419,6 +427,7 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 		recs = append(recs, crashRec{killAt: killAt, started: pr.starts, before: before, after: after})
 		before = after
 	}
+	wall := time.Since(began)
 	eff, err := ph.effects(ctx)
 	if err != nil {
 		return nil, err
@@ -438,7 +447,7 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 		Lost:           tally.Lost,
 		Duplicates:     tally.Duplicates,
 		StaticMembers:  r.w.Client.Static(),
-		WallSeconds:    time.Since(began).Seconds(),
+		WallSeconds:    wall.Seconds(),
 	}
 	for _, rec := range recs {
 		// What the kill replays: records the killed worker applied at or

@@ -63,6 +63,9 @@ type Runner struct {
 	env   results.Env
 	tmp   string // holds the phases' ledger files
 	conn  broker.Conn
+	// created is set once the source topic exists, so Close deletes even
+	// a topic whose seeding was interrupted.
+	created bool
 }
 
 // New returns a Runner. Call Prepare before Point, and Close after.
@@ -112,7 +115,7 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		return fmt.Errorf("creating a directory for ledgers: %w", err)
 	}
 	r.tmp = tmp
-	end, err := seed(ctx, r.conn, r.topic, r.w)
+	end, err := seed(ctx, r.conn, r.topic, r.w, func() { r.created = true })
 	if err != nil {
 		return err
 	}
@@ -151,7 +154,7 @@ func (r *Runner) Close(ctx context.Context) error {
 	if r.tmp != "" {
 		os.RemoveAll(r.tmp)
 	}
-	if r.end == nil || r.w.Broker.KeepTopics {
+	if !r.created || r.w.Broker.KeepTopics {
 		return nil
 	}
 	return deleteTopic(ctx, r.conn, r.topic)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -232,5 +233,18 @@ func TestBrokenExactlyOnceIsCaught(t *testing.T) {
 	}
 	if len(res.Violations) == 0 {
 		t.Fatal("loss under an exactly-once claim raised no violation")
+	}
+}
+
+// Table names stay within PostgreSQL's 63 bytes whatever the run id, and
+// differ between runs and phases.
+func TestTablePrefix(t *testing.T) {
+	long := strings.Repeat("nightly-build-", 10)
+	a, b := tablePrefix(long, "p12-crash"), tablePrefix(long+"x", "p12-crash")
+	if a == b || a == tablePrefix(long, "p12-tput") {
+		t.Errorf("prefixes collide: %s %s", a, b)
+	}
+	if n := len(a + "_outbox_unsent"); n > 63 {
+		t.Errorf("%s_outbox_unsent is %d bytes", a, n)
 	}
 }

@@ -45,9 +45,9 @@ func ping(ctx context.Context, conn broker.Conn, timeout time.Duration) error {
 	return nil
 }
 
-// seed creates the source topic and fills it with the workload's records.
-// It returns each partition's end offset.
-func seed(ctx context.Context, conn broker.Conn, topic string, w *spec.Workload) (map[int32]int64, error) {
+// seed creates the source topic (calling created once it exists) and fills
+// it with the workload's records. It returns each partition's end offset.
+func seed(ctx context.Context, conn broker.Conn, topic string, w *spec.Workload, created func()) (map[int32]int64, error) {
 	c := w.Client
 	opts := []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
@@ -70,6 +70,7 @@ func seed(ctx context.Context, conn broker.Conn, topic string, w *spec.Workload)
 	if _, err := adm.CreateTopic(ctx, w.Topic.Partitions, -1, nil, topic); err != nil {
 		return nil, fmt.Errorf("creating topic %s: %w", topic, err)
 	}
+	created()
 
 	// Random, incompressible payloads: a compressed run must not look
 	// cheaper than real data would.

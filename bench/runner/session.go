@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/commitbench/commitbench/bench/wire"
 	"github.com/commitbench/commitbench/bench/worker"
@@ -58,8 +59,9 @@ func start(ctx context.Context, mk WorkerCommand, cfg worker.Config) (*session, 
 	s := &session{cmd: cmd, frames: make(chan wire.Frame, 4096), stderr: &tail{max: 8 << 10}}
 	cmd.Stderr = s.stderr
 	// A worker must never outlive the harness, even if the harness is
-	// itself killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// itself killed; and a Ctrl-C at the terminal is the harness's to
+	// handle, so the worker gets a process group of its own.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
@@ -87,10 +89,12 @@ func start(ctx context.Context, mk WorkerCommand, cfg worker.Config) (*session, 
 	return s, nil
 }
 
-// kill SIGKILLs the worker: a crash, not a shutdown.
-func (s *session) kill() error {
+// kill SIGKILLs the worker: a crash, not a shutdown. It returns the moment
+// the signal was sent.
+func (s *session) kill() (time.Time, error) {
 	s.killed = true
-	return s.cmd.Process.Signal(syscall.SIGKILL)
+	at := time.Now()
+	return at, s.cmd.Process.Signal(syscall.SIGKILL)
 }
 
 // wait reaps the worker once its frames are drained. A worker that was not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -20,8 +21,10 @@ import (
 type Env struct {
 	// Client is a group consumer on the source topic.
 	Client *kgo.Client
-	// Topic is the source topic.
+	// Topic is the source topic, and Group the consumer group (empty when
+	// the strategy keeps its offsets in its sink).
 	Topic string
+	Group string
 	// Records and Every are the commit interval (0 = unset).
 	Records int64
 	Every   time.Duration
@@ -67,8 +70,15 @@ type Sink interface {
 func (e *Env) Init() {
 	e.next = make(map[int32]int64, len(e.End))
 	e.epoch = make(map[int32]int32, len(e.End))
+	e.rewind(e.Start)
+}
+
+// rewind sets every partition's position, as after a restart or an
+// aborted transaction, and recounts the partitions short of their end.
+func (e *Env) rewind(to map[int32]int64) {
+	e.remaining = 0
 	for p, end := range e.End {
-		e.next[p] = e.Start[p]
+		e.next[p] = to[p]
 		e.epoch[p] = -1
 		if e.next[p] < end {
 			e.remaining++
@@ -205,33 +215,46 @@ func commitErr(resp *kmsg.OffsetCommitResponse, err error) error {
 }
 
 // trigger fires when a commit is due: Records records, or Every of time,
-// since the last commit, whichever comes first.
+// since the last commit, whichever comes first. The time limit is a timer
+// that raises a flag, so the per-record check is one atomic load rather
+// than a clock read that only time-based points would pay.
 type trigger struct {
 	records int64
 	every   time.Duration
 	count   int64
 	last    time.Time
+	due     atomic.Bool
+	timer   *time.Timer
 }
 
 func newTrigger(records int64, every time.Duration) *trigger {
-	return &trigger{records: records, every: every, last: time.Now()}
+	t := &trigger{records: records, every: every}
+	t.reset()
+	return t
 }
 
 // record counts one processed record and reports whether a commit is due.
 func (t *trigger) record() bool {
 	t.count++
-	if t.records > 0 && t.count >= t.records {
-		return true
-	}
-	return t.every > 0 && time.Since(t.last) >= t.every
+	return t.records > 0 && t.count >= t.records || t.due.Load()
 }
 
 // idle reports whether time alone made a commit due while no record came.
-func (t *trigger) idle() bool {
-	return t.count > 0 && t.every > 0 && time.Since(t.last) >= t.every
-}
+func (t *trigger) idle() bool { return t.count > 0 && t.due.Load() }
+
+// elapsed reports whether the time limit has passed since the last commit.
+func (t *trigger) elapsed() bool { return t.due.Load() }
 
 func (t *trigger) reset() {
 	t.count = 0
 	t.last = time.Now()
+	if t.every <= 0 {
+		return
+	}
+	t.due.Store(false)
+	if t.timer == nil {
+		t.timer = time.AfterFunc(t.every, func() { t.due.Store(true) })
+		return
+	}
+	t.timer.Reset(t.every)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commitbench/commitbench/bench/sink"
@@ -96,6 +97,24 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 	return c.commit()
 }
 
+// rewindToCommitted resets the positions to the group's committed offsets
+// (read stable, so an in-flight transaction's offsets are not taken).
+func (e *Env) rewindToCommitted(ctx context.Context) error {
+	resp, err := kadm.NewClient(e.Client).FetchOffsets(kadm.RequireStable(ctx), e.Group)
+	if err != nil {
+		return fmt.Errorf("reading committed offsets after an aborted transaction: %w", err)
+	}
+	to := make(map[int32]int64, len(e.End))
+	for p := range e.End {
+		to[p] = e.Start[p]
+		if o, ok := resp.Lookup(e.Topic, p); ok && o.Err == nil && o.At >= 0 {
+			to[p] = o.At
+		}
+	}
+	e.rewind(to)
+	return nil
+}
+
 // ahead returns the positions past every record in rs.
 func ahead(e *Env, rs []*kgo.Record) map[string]map[int32]kgo.EpochOffset {
 	m := e.positions()
@@ -146,8 +165,12 @@ func runTransactional(ctx context.Context, e *Env) error {
 		start := time.Now()
 		committed, err := s.End(ctx, kgo.TryCommit)
 		if err == nil && !committed {
-			// A rebalance aborted the transaction: its records are
-			// consumed again, not lost.
+			// The transaction aborted (a rebalance, a timeout): kgo rewinds
+			// the consumer to the committed offsets, so must the tracking,
+			// or the loop could end before the aborted records come again.
+			if err := e.rewindToCommitted(ctx); err != nil {
+				return err
+			}
 			return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano()}, false)
 		}
 		return e.reportCommit(start, err)
@@ -178,7 +201,7 @@ func runTransactional(ctx context.Context, e *Env) error {
 			s.Produce(ctx, out, nil) // failures abort the transaction at End
 			t.count++
 		}
-		if e.Records > 0 && t.count >= e.Records || e.Every > 0 && time.Since(t.last) >= e.Every {
+		if e.Records > 0 && t.count >= e.Records || t.elapsed() {
 			if err := end(); err != nil {
 				return err
 			}

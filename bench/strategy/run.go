@@ -73,7 +73,10 @@ func Run(ctx context.Context, name string, e *Env) error {
 	if err := e.progress(true); err != nil {
 		return err
 	}
-	if info, _ := Lookup(name); name != None && !info.OffsetsInSink && name != Transactional && e.Done() {
+	// A clean shutdown commits where it stopped; the strategies whose
+	// loops end with their own commit (database, transactions) do not
+	// need a second one.
+	if info, _ := Lookup(name); name != None && info.Effects == EffectsLedger && e.Done() {
 		if err := e.commitSync(ctx, e.positions()); err != nil {
 			return fmt.Errorf("final commit: %w", err)
 		}

@@ -82,6 +82,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	defer processed.Close()
 	env := &strategy.Env{
 		Topic:   cfg.Topic,
+		Group:   cfg.Group,
 		Records: cfg.Interval.Records,
 		Every:   cfg.Interval.Every.D(),
 		MaxPoll: cfg.Client.MaxPollRecords,
@@ -128,7 +129,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		opts = append(opts,
 			kgo.TransactionalID(cfg.Group+"-txn"),
 			kgo.UnknownTopicRetries(-1), // the output topic is new
-			kgo.TransactionTimeout(cfg.Client.SessionTimeout.D()),
+			// A transaction spans one interval: give it room, so the
+			// broker does not abort every one at long intervals. A killed
+			// worker's open transaction is aborted at once when its
+			// replacement takes the transactional id over.
+			kgo.TransactionTimeout(max(time.Minute, 2*cfg.Interval.Every.D())),
 			kgo.RecordPartitioner(kgo.ManualPartitioner()),
 			kgo.ProducerLinger(cfg.Client.Linger.D()),
 			kgo.ProducerBatchCompression(Codec(cfg.Client.Compression)),
@@ -265,7 +270,9 @@ func committed(ctx context.Context, cl *kgo.Client, cfg Config) (map[int32]int64
 	for p := range cfg.End {
 		start[p] = 0
 	}
-	resp, err := kadm.NewClient(cl).FetchOffsets(ctx, cfg.Group)
+	// Stable: offsets of a transaction still being completed are not
+	// where the consumer will resume.
+	resp, err := kadm.NewClient(cl).FetchOffsets(kadm.RequireStable(ctx), cfg.Group)
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		return start, nil // a new group: nothing committed yet
 	}

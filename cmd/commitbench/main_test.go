@@ -197,3 +197,11 @@ func TestRunAndExport(t *testing.T) {
 		t.Errorf("CSV has %d lines:\n%s", len(lines), csv)
 	}
 }
+
+// The recorded command line never holds a DSN's password.
+func TestRedactArgs(t *testing.T) {
+	got := strings.Join(redactArgs([]string{"run", "--sink-dsn", "postgres://u:hunter2@h/db", "--sink-dsn=postgres://u:hunter2@h/db", "w.yaml"}), " ")
+	if strings.Contains(got, "hunter2") || !strings.Contains(got, "postgres://u:xxxxx@h/db") {
+		t.Errorf("redacted to %q", got)
+	}
+}

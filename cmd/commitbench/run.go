@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 	"github.com/commitbench/commitbench/bench/progress"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/runner"
+	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/summary"
 )
@@ -129,7 +131,7 @@ func runWorkloads(ctx context.Context, stdout, stderr io.Writer, files []string,
 		runID = results.NewRunID(time.Now())
 	}
 	dir := filepath.Join(f.resultsDir, runID)
-	m := &manifest{RunID: runID, Status: "running", StartedAt: time.Now().UTC().Format(time.RFC3339), Args: os.Args[1:], Workloads: ws, Planned: total}
+	m := &manifest{RunID: runID, Status: "running", StartedAt: time.Now().UTC().Format(time.RFC3339), Args: redactArgs(os.Args[1:]), Workloads: ws, Planned: total}
 	var out *results.Writer // created at the first finished point
 	var all []results.Result
 	save := func(r results.Result) error {
@@ -245,6 +247,10 @@ func applyOverrides(w *spec.Workload, f runFlags) error {
 				Fix: "set COMMITBENCH_PG_DSN or --sink-dsn (scripts/postgres.sh start prints one)"}
 		}
 	}
+	if session := w.Client.SessionTimeout.D(); f.stallTimeout <= 2*session {
+		return &spec.Error{Field: "client.session_timeout", Problem: fmt.Sprintf("%s leaves --stall-timeout %s too short: a restart may wait twice the session timeout", session, f.stallTimeout),
+			Fix: "raise --stall-timeout above twice the session timeout"}
+	}
 	if err := w.Validate(); err != nil {
 		var se *spec.Error
 		if errors.As(err, &se) {
@@ -272,9 +278,8 @@ func runJob(ctx context.Context, w *spec.Workload, points []spec.Point, runID st
 		opts = append(opts, runner.WithObserver(disp.Event))
 	}
 	r := runner.New(w, b, runID+"-"+w.Name, opts...)
-	if err := r.Prepare(ctx); err != nil {
-		return err
-	}
+	// Cleaning up is registered before Prepare: an interrupted seeding
+	// still removes its topic and ledger directory.
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -282,6 +287,9 @@ func runJob(ctx context.Context, w *spec.Workload, points []spec.Point, runID st
 			fmt.Fprintln(log, "warning: cleaning up:", err)
 		}
 	}()
+	if err := r.Prepare(ctx); err != nil {
+		return err
+	}
 	for _, p := range points {
 		if disp != nil {
 			disp.Point(p)
@@ -298,6 +306,21 @@ func runJob(ctx context.Context, w *spec.Workload, points []spec.Point, runID st
 		}
 	}
 	return nil
+}
+
+// redactArgs hides the password of a --sink-dsn on the recorded command
+// line: results must never hold a secret.
+func redactArgs(args []string) []string {
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		switch {
+		case a == "--sink-dsn" && i+1 < len(out):
+			out[i+1] = sink.Redact(out[i+1])
+		case strings.HasPrefix(a, "--sink-dsn="):
+			out[i] = "--sink-dsn=" + sink.Redact(strings.TrimPrefix(a, "--sink-dsn="))
+		}
+	}
+	return out
 }
 
 func writeManifest(dir string, m *manifest) error {
