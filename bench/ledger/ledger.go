@@ -17,15 +17,25 @@ import (
 
 // Ledger counts effects per source record.
 type Ledger struct {
-	counts map[int32][]uint16 // per partition, indexed by offset
-	order  []int32            // partitions, sorted: the file's layout
-	mem    []byte             // the mapping, nil for an in-memory ledger
+	counts [][]uint16 // indexed by partition, then offset (nil: no such partition)
+	order  []int32    // partitions, sorted: the file's layout
+	mem    []byte     // the mapping, nil for an in-memory ledger
+}
+
+// newCounts sizes the per-partition index for the partitions in order.
+func newCounts(order []int32) [][]uint16 {
+	n := int32(0)
+	for _, p := range order {
+		n = max(n, p+1)
+	}
+	return make([][]uint16, n)
 }
 
 // New returns an in-memory ledger for a topic whose partitions hold
 // offsets [0, end[p]).
 func New(end map[int32]int64) *Ledger {
-	l := &Ledger{counts: map[int32][]uint16{}, order: partitions(end)}
+	l := &Ledger{order: partitions(end)}
+	l.counts = newCounts(l.order)
 	for _, p := range l.order {
 		l.counts[p] = make([]uint16, end[p])
 	}
@@ -72,7 +82,8 @@ func mapFile(f *os.File, end map[int32]int64) (*Ledger, error) {
 		return nil, fmt.Errorf("mapping ledger: %w", err)
 	}
 	all := unsafe.Slice((*uint16)(unsafe.Pointer(&mem[0])), len(mem)/2)
-	l := &Ledger{counts: map[int32][]uint16{}, order: partitions(end), mem: mem}
+	l := &Ledger{order: partitions(end), mem: mem}
+	l.counts = newCounts(l.order)
 	var at int64
 	for _, p := range l.order {
 		l.counts[p] = all[at : at+end[p] : at+end[p]]
@@ -103,6 +114,9 @@ func (l *Ledger) Close() error {
 // Apply records one effect of offset o of partition p. It is the worker's
 // hot path: one bounds check and one increment.
 func (l *Ledger) Apply(p int32, o int64) error {
+	if p < 0 || int(p) >= len(l.counts) {
+		return fmt.Errorf("ledger: effect on unknown partition %d", p)
+	}
 	c := l.counts[p]
 	if o < 0 || o >= int64(len(c)) {
 		return fmt.Errorf("ledger: effect on offset %d of partition %d, which holds [0, %d)", o, p, len(c))
@@ -146,6 +160,9 @@ func (l *Ledger) Tally() Tally {
 // LostIn counts the records of partition p in [from, to) whose effect
 // never applied.
 func (l *Ledger) LostIn(p int32, from, to int64) int64 {
+	if p < 0 || int(p) >= len(l.counts) {
+		return 0
+	}
 	c := l.counts[p]
 	from, to = max(from, 0), min(to, int64(len(c)))
 	var n int64
@@ -160,8 +177,9 @@ func (l *Ledger) LostIn(p int32, from, to int64) int64 {
 // High returns, per partition, one past the highest offset applied so far
 // (0 where nothing was).
 func (l *Ledger) High() map[int32]int64 {
-	out := make(map[int32]int64, len(l.counts))
-	for p, c := range l.counts {
+	out := make(map[int32]int64, len(l.order))
+	for _, p := range l.order {
+		c := l.counts[p]
 		i := len(c)
 		for i > 0 && c[i-1] == 0 {
 			i--
@@ -176,9 +194,9 @@ type Snapshot map[int32][]uint16
 
 // Snapshot copies the counters.
 func (l *Ledger) Snapshot() Snapshot {
-	s := make(Snapshot, len(l.counts))
-	for p, c := range l.counts {
-		s[p] = append([]uint16(nil), c...)
+	s := make(Snapshot, len(l.order))
+	for _, p := range l.order {
+		s[p] = append([]uint16(nil), l.counts[p]...)
 	}
 	return s
 }

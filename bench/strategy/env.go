@@ -53,12 +53,19 @@ type Env struct {
 	// Producer is the outbox relay's idempotent producer.
 	Producer *kgo.Client
 
-	next      map[int32]int64 // next offset to process, per partition
-	epoch     map[int32]int32 // leader epoch of the last processed record
-	remaining int             // partitions whose position is short of End
+	parts     []partState // indexed by partition: the per-record path uses no map
+	remaining int         // partitions whose position is short of End
 	processed int64
 	first     bool
 	lastProg  time.Time
+}
+
+// partState tracks one partition of the source topic.
+type partState struct {
+	known bool  // the partition is in End
+	end   int64 // End[p]
+	next  int64 // next offset to process
+	epoch int32 // leader epoch of the last processed record
 }
 
 // Sink is where processing puts its effect.
@@ -68,8 +75,14 @@ type Sink interface {
 
 // Init prepares the position tracking; call it once before Run.
 func (e *Env) Init() {
-	e.next = make(map[int32]int64, len(e.End))
-	e.epoch = make(map[int32]int32, len(e.End))
+	n := int32(0)
+	for p := range e.End {
+		n = max(n, p+1)
+	}
+	e.parts = make([]partState, n)
+	for p, end := range e.End {
+		e.parts[p] = partState{known: true, end: end}
+	}
 	e.rewind(e.Start)
 }
 
@@ -77,10 +90,13 @@ func (e *Env) Init() {
 // aborted transaction, and recounts the partitions short of their end.
 func (e *Env) rewind(to map[int32]int64) {
 	e.remaining = 0
-	for p, end := range e.End {
-		e.next[p] = to[p]
-		e.epoch[p] = -1
-		if e.next[p] < end {
+	for p := range e.parts {
+		ps := &e.parts[p]
+		if !ps.known {
+			continue
+		}
+		ps.next, ps.epoch = to[int32(p)], -1
+		if ps.next < ps.end {
 			e.remaining++
 		}
 	}
@@ -118,13 +134,16 @@ func (e *Env) apply(r *kgo.Record) error {
 		return fmt.Errorf("applying effect: %w", err)
 	}
 	e.processed++
+	if int(r.Partition) >= len(e.parts) || !e.parts[r.Partition].known {
+		return fmt.Errorf("record from partition %d, which the topic did not have", r.Partition)
+	}
+	ps := &e.parts[r.Partition]
 	n := r.Offset + 1
-	if end, ok := e.End[r.Partition]; ok && e.next[r.Partition] < end && n >= end {
+	if ps.next < ps.end && n >= ps.end {
 		e.remaining--
 	}
-	if n > e.next[r.Partition] {
-		e.next[r.Partition] = n
-		e.epoch[r.Partition] = r.LeaderEpoch
+	if n > ps.next {
+		ps.next, ps.epoch = n, r.LeaderEpoch
 	}
 	if !e.first {
 		e.first = true
@@ -150,10 +169,10 @@ func (e *Env) progress(force bool) error {
 // nextOffsets is the next offset of every partition that moved past its
 // start, as the database stores it.
 func (e *Env) nextOffsets() map[int32]int64 {
-	m := make(map[int32]int64, len(e.next))
-	for p, o := range e.next {
-		if o > e.Start[p] {
-			m[p] = o
+	m := make(map[int32]int64, len(e.parts))
+	for p, ps := range e.parts {
+		if ps.known && ps.next > e.Start[int32(p)] {
+			m[int32(p)] = ps.next
 		}
 	}
 	return m
@@ -162,10 +181,10 @@ func (e *Env) nextOffsets() map[int32]int64 {
 // positions returns the offsets to commit: the next offset of every
 // partition that moved past its start.
 func (e *Env) positions() map[string]map[int32]kgo.EpochOffset {
-	m := make(map[int32]kgo.EpochOffset, len(e.next))
-	for p, o := range e.next {
-		if o > e.Start[p] {
-			m[p] = kgo.EpochOffset{Epoch: e.epoch[p], Offset: o}
+	m := make(map[int32]kgo.EpochOffset, len(e.parts))
+	for p, ps := range e.parts {
+		if ps.known && ps.next > e.Start[int32(p)] {
+			m[int32(p)] = kgo.EpochOffset{Epoch: ps.epoch, Offset: ps.next}
 		}
 	}
 	return map[string]map[int32]kgo.EpochOffset{e.Topic: m}
