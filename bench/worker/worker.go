@@ -142,6 +142,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		env.Session, err = kgo.NewGroupTransactSession(opts...)
 		if err == nil {
 			env.Client = env.Session.Client()
+			// As Java's initTransactions does: take the transactional id
+			// over before consuming. That fences a killed predecessor and
+			// aborts its open transaction at once; otherwise the stable
+			// offset read below would wait out the transaction timeout.
+			if _, _, perr := env.Client.ProducerID(ctx); perr != nil {
+				env.Session.Close()
+				return fmt.Errorf("initialising the transactional producer: %w", perr)
+			}
 		}
 	default:
 		opts := append(base, GroupOpts(cfg)...)
