@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -387,7 +388,11 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, busy time.Duration) 
 		return nil, err
 	}
 	k := r.w.Crashes.PerPoint
-	rng := rand.New(rand.NewPCG(uint64(r.w.Crashes.Seed), uint64(p.Index)))
+	// Seeded by the cell and repetition, not the point's place in the
+	// run, so the kill moments stay the same when workloads are combined.
+	cell := fnv.New64a()
+	fmt.Fprintf(cell, "%s#%d", p.Key, p.Repetition)
+	rng := rand.New(rand.NewPCG(uint64(r.w.Crashes.Seed), cell.Sum64()))
 	slot := busy / time.Duration(k+1)
 	began := time.Now()
 	var recs []crashRec

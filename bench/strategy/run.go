@@ -204,7 +204,9 @@ func commitAhead(ctx context.Context, e *Env) error {
 	window := make([]*kgo.Record, 0, e.Records)
 	for !e.Done() {
 		window = window[:0]
-		rs, err := e.poll(ctx, int(e.Records))
+		// Polls are no larger than other strategies' (max_poll_records);
+		// a window gathers several when N is larger.
+		rs, err := e.poll(ctx, min(e.MaxPoll, int(e.Records)))
 		if err != nil || rs == nil && ctx.Err() != nil {
 			return err
 		}
@@ -213,7 +215,7 @@ func commitAhead(ctx context.Context, e *Env) error {
 		// within a short grace, so a window is not cut at a poll's end.
 		for int64(len(window)) < e.Records && len(rs) > 0 {
 			gctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
-			rs, err = e.poll(gctx, int(e.Records)-len(window))
+			rs, err = e.poll(gctx, min(e.MaxPoll, int(e.Records)-len(window)))
 			cancel()
 			if err != nil {
 				return err
