@@ -222,21 +222,9 @@ cmd_start() {
     cluster="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
   done
 
-  cat >"$dir/log4j2.properties" <<'LOG'
-status = warn
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = OUT
-logger.kafka.name = kafka
-logger.kafka.level = INFO
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-logger.state.name = state.change.logger
-logger.state.level = WARN
-LOG
+  # The same logging as the container image: Kafka's log to stdout, which
+  # goes to the node's log file.
+  cp "$ROOT/scripts/kafka-image/log4j2.properties" "$dir/log4j2.properties"
   cleanup_failed() { stop_pids "$dir/pids"; }
   for ((i = 1; i <= nodes; i++)); do
     mkdir -p "$dir/node$i/data"

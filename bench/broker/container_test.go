@@ -3,11 +3,11 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/commitbench/commitbench/bench/broker/brokertest"
 )
 
 // requireContainer skips the test unless a Docker API (DOCKER_HOST) and
@@ -23,20 +25,11 @@ import (
 // COMMITBENCH_REQUIRE_CONTAINER=1 (CI), so CI never skips them silently.
 func requireContainer(t *testing.T) {
 	t.Helper()
-	fail := os.Getenv("COMMITBENCH_REQUIRE_CONTAINER") == "1"
-	if os.Getenv("DOCKER_HOST") == "" {
-		if fail {
-			t.Fatal("COMMITBENCH_REQUIRE_CONTAINER=1 but DOCKER_HOST is unset: run scripts/podman.sh install, then eval \"$(scripts/podman.sh start)\"")
-		}
-		t.Skip("no container runtime: DOCKER_HOST is unset (scripts/podman.sh start prints it; set COMMITBENCH_REQUIRE_CONTAINER=1 to fail instead)")
-	}
+	brokertest.Require(t, "COMMITBENCH_REQUIRE_CONTAINER", brokertest.DockerHost())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if img, err := CheckContainer(ctx, ContainerOptions{}); err != nil {
-		if fail {
-			t.Fatalf("COMMITBENCH_REQUIRE_CONTAINER=1 but the container broker cannot start %s: %v", img, err)
-		}
-		t.Skipf("container broker not available (set COMMITBENCH_REQUIRE_CONTAINER=1 to fail instead): %v", err)
+		brokertest.Require(t, "COMMITBENCH_REQUIRE_CONTAINER", fmt.Errorf("the container broker cannot start %s: %w", img, err))
 	}
 }
 
@@ -63,7 +56,7 @@ func labelled(t *testing.T, label string) []string {
 
 func TestContainerBroker(t *testing.T) {
 	requireContainer(t)
-	var log containerLogBuffer
+	var log brokertest.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	b, err := StartContainer(ctx, ContainerOptions{Log: &log})
@@ -177,7 +170,7 @@ func TestContainerBrokerFailedStartLeavesNothing(t *testing.T) {
 	before := labelled(t, "org.testcontainers=true")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var log containerLogBuffer
+	var log brokertest.LogBuffer
 	b, err := StartContainer(ctx, ContainerOptions{
 		Log:          &log,
 		ReadyTimeout: 90 * time.Second,
@@ -234,22 +227,4 @@ func TestKafkaEnvName(t *testing.T) {
 			t.Errorf("KafkaEnvName(%q) = %q; want %q", k, got, want)
 		}
 	}
-}
-
-// containerLogBuffer collects the provider's progress log.
-type containerLogBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *containerLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *containerLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -11,12 +11,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/commitbench/commitbench/bench/broker/brokertest"
 )
 
 // requireKafka skips the test unless Java and the Kafka jars are there —
@@ -24,30 +25,7 @@ import (
 // skips real-Kafka tests silently.
 func requireKafka(t *testing.T) {
 	t.Helper()
-	if err := CheckLocal(context.Background(), LocalOptions{}); err != nil {
-		if os.Getenv("COMMITBENCH_REQUIRE_KAFKA") == "1" {
-			t.Fatalf("COMMITBENCH_REQUIRE_KAFKA=1 but the local broker cannot start: %v", err)
-		}
-		t.Skipf("real Kafka not available (set COMMITBENCH_REQUIRE_KAFKA=1 to fail instead): %v", err)
-	}
-}
-
-// syncBuffer collects the provider's progress log from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	brokertest.Require(t, "COMMITBENCH_REQUIRE_KAFKA", CheckLocal(context.Background(), LocalOptions{}))
 }
 
 var pidLine = regexp.MustCompile(`node \d+ pid (\d+)`)
@@ -94,7 +72,7 @@ func startLocal(t *testing.T, nodes int) (*Local, string) {
 	t.Helper()
 	requireKafka(t)
 	dir := t.TempDir()
-	var log syncBuffer
+	var log brokertest.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	b, err := StartLocal(ctx, Options{Nodes: nodes, Local: LocalOptions{Dir: dir, Log: &log, ReadyTimeout: 3 * time.Minute}})
@@ -241,7 +219,7 @@ func TestLocalBadNodeCount(t *testing.T) {
 func failedStart(t *testing.T, lo LocalOptions, want error) error {
 	t.Helper()
 	requireKafka(t)
-	var log syncBuffer
+	var log brokertest.LogBuffer
 	lo.Dir, lo.Log = t.TempDir(), &log
 	b, err := StartLocal(context.Background(), Options{Local: lo})
 	if err == nil {

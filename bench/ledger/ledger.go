@@ -174,21 +174,6 @@ func (l *Ledger) LostIn(p int32, from, to int64) int64 {
 	return n
 }
 
-// High returns, per partition, one past the highest offset applied so far
-// (0 where nothing was).
-func (l *Ledger) High() map[int32]int64 {
-	out := make(map[int32]int64, len(l.order))
-	for _, p := range l.order {
-		c := l.counts[p]
-		i := len(c)
-		for i > 0 && c[i-1] == 0 {
-			i--
-		}
-		out[p] = int64(i)
-	}
-	return out
-}
-
 // Snapshot is a copy of the counters at one moment.
 type Snapshot map[int32][]uint16
 

@@ -30,18 +30,12 @@ func (r *Runner) load(ctx context.Context) brokerLoad {
 			l.cpu, l.cpuOK = s, true
 		}
 	}
-	cl, err := newClient(r.conn, "commitbench-load")
-	if err != nil {
-		return l
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(ctx, offsetsTopic)
+	ends, err := r.adm.ListEndOffsets(ctx, offsetsTopic)
 	if err != nil || ends.Error() != nil {
 		return l
 	}
 	ends.Each(func(o kadm.ListedOffset) { l.records += o.Offset })
-	dirs, err := adm.DescribeAllLogDirs(ctx, nil) // every partition; filtered below
+	dirs, err := r.adm.DescribeAllLogDirs(ctx, nil) // every partition; filtered below
 	if err != nil {
 		return l
 	}

@@ -61,7 +61,7 @@ func (r *Runner) newPhase(ctx context.Context, p spec.Point, name string) (ph *p
 	}
 	if info.Effects == strategy.EffectsTopic || info.Relay {
 		ph.cfg.Output = r.topic + "-" + id + "-out"
-		if err := createTopic(ctx, r.conn, ph.cfg.Output, r.w.Topic.Partitions); err != nil {
+		if err := createTopic(ctx, r.adm, ph.cfg.Output, r.w.Topic.Partitions); err != nil {
 			return ph, err
 		}
 	}
@@ -92,7 +92,7 @@ func (ph *phase) close(ctx context.Context) {
 		}
 	}
 	if ph.cfg.Output != "" && !ph.r.w.Broker.KeepTopics {
-		deleteTopic(ctx, ph.r.conn, ph.cfg.Output)
+		deleteTopic(ctx, ph.r.adm, ph.cfg.Output)
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/buildinfo"
 	"github.com/commitbench/commitbench/bench/results"
@@ -63,6 +66,10 @@ type Runner struct {
 	env   results.Env
 	tmp   string // holds the phases' ledger files
 	conn  broker.Conn
+	// adm serves every administrative request of the run (topics, load
+	// readings), one client rather than one per request.
+	adm   *kadm.Client
+	admCl *kgo.Client
 	// created is set once the source topic exists, so Close deletes even
 	// a topic whose seeding was interrupted.
 	created bool
@@ -104,7 +111,12 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		}
 		r.worker = wc
 	}
-	if err := ping(ctx, r.conn, 10*time.Second); err != nil {
+	cl, err := newClient(r.conn, "commitbench-harness")
+	if err != nil {
+		return err
+	}
+	r.admCl, r.adm = cl, kadm.NewClient(cl)
+	if err := ping(ctx, r.adm, r.conn, 10*time.Second); err != nil {
 		return err
 	}
 	if err := r.checkSink(ctx); err != nil {
@@ -154,10 +166,14 @@ func (r *Runner) Close(ctx context.Context) error {
 	if r.tmp != "" {
 		os.RemoveAll(r.tmp)
 	}
+	if r.admCl == nil {
+		return nil
+	}
+	defer r.admCl.Close()
 	if !r.created || r.w.Broker.KeepTopics {
 		return nil
 	}
-	return deleteTopic(ctx, r.conn, r.topic)
+	return deleteTopic(ctx, r.adm, r.topic)
 }
 
 // Point measures one point: the throughput phase, then (if the workload

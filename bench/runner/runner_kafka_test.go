@@ -2,11 +2,11 @@ package runner
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/broker/brokertest"
 	"github.com/commitbench/commitbench/bench/spec"
 )
 
@@ -17,12 +17,7 @@ func startLocalKafka(t *testing.T, nodes int) broker.Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if err := broker.CheckLocal(ctx, broker.LocalOptions{}); err != nil {
-		if os.Getenv("COMMITBENCH_REQUIRE_KAFKA") == "1" {
-			t.Fatalf("COMMITBENCH_REQUIRE_KAFKA=1 but the local broker cannot start: %v", err)
-		}
-		t.Skipf("real Kafka not available (set COMMITBENCH_REQUIRE_KAFKA=1 to fail instead): %v", err)
-	}
+	brokertest.Require(t, "COMMITBENCH_REQUIRE_KAFKA", broker.CheckLocal(ctx, broker.LocalOptions{}))
 	b, err := broker.Start(ctx, "local", broker.Options{Nodes: nodes, Local: broker.LocalOptions{
 		Log:          testLog{t},
 		ReadyTimeout: 3 * time.Minute, // generous: other packages' tests share the 2 cores

@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"errors"
 	"os"
 	"testing"
 
+	"github.com/commitbench/commitbench/bench/broker/brokertest"
 	"github.com/commitbench/commitbench/bench/spec"
 )
 
@@ -14,10 +16,7 @@ func pgDSN(t *testing.T) string {
 	t.Helper()
 	dsn := os.Getenv("COMMITBENCH_PG_DSN")
 	if dsn == "" {
-		if os.Getenv("COMMITBENCH_REQUIRE_PG") == "1" {
-			t.Fatal("COMMITBENCH_REQUIRE_PG=1 but COMMITBENCH_PG_DSN is unset: start one with scripts/postgres.sh start")
-		}
-		t.Skip("no PostgreSQL: set COMMITBENCH_PG_DSN (scripts/postgres.sh start prints one)")
+		brokertest.Require(t, "COMMITBENCH_REQUIRE_PG", errors.New("no PostgreSQL: COMMITBENCH_PG_DSN is unset (scripts/postgres.sh start prints one)"))
 	}
 	return dsn
 }

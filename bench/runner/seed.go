@@ -31,15 +31,10 @@ func newClient(conn broker.Conn, id string, opts ...kgo.Opt) (*kgo.Client, error
 
 // ping checks that the broker answers metadata within the timeout, so an
 // unreachable broker is one clear error instead of a hung worker.
-func ping(ctx context.Context, conn broker.Conn, timeout time.Duration) error {
-	cl, err := newClient(conn, "commitbench-harness")
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+func ping(ctx context.Context, adm *kadm.Client, conn broker.Conn, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if _, err := kadm.NewClient(cl).BrokerMetadata(ctx); err != nil {
+	if _, err := adm.BrokerMetadata(ctx); err != nil {
 		return fmt.Errorf("cannot reach the broker at %v within %s: %w; check the address and that the broker runs", conn.Bootstrap, timeout, err)
 	}
 	return nil
@@ -120,25 +115,15 @@ func seed(ctx context.Context, conn broker.Conn, topic string, w *spec.Workload,
 	return end, nil
 }
 
-// deleteTopic removes the source topic; a fake broker keeps it in memory.
-func deleteTopic(ctx context.Context, conn broker.Conn, topic string) error {
-	cl, err := newClient(conn, "commitbench-harness")
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	_, err = kadm.NewClient(cl).DeleteTopic(ctx, topic)
+// deleteTopic removes a topic; a fake broker keeps it in memory.
+func deleteTopic(ctx context.Context, adm *kadm.Client, topic string) error {
+	_, err := adm.DeleteTopic(ctx, topic)
 	return err
 }
 
 // createTopic creates an output topic with the source's partition count.
-func createTopic(ctx context.Context, conn broker.Conn, topic string, partitions int32) error {
-	cl, err := newClient(conn, "commitbench-harness")
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, topic); err != nil {
+func createTopic(ctx context.Context, adm *kadm.Client, topic string, partitions int32) error {
+	if _, err := adm.CreateTopic(ctx, partitions, -1, nil, topic); err != nil {
 		return fmt.Errorf("creating output topic %s: %w", topic, err)
 	}
 	return nil

@@ -241,7 +241,6 @@ type trigger struct {
 	records int64
 	every   time.Duration
 	count   int64
-	last    time.Time
 	due     atomic.Bool
 	timer   *time.Timer
 }
@@ -266,7 +265,6 @@ func (t *trigger) elapsed() bool { return t.due.Load() }
 
 func (t *trigger) reset() {
 	t.count = 0
-	t.last = time.Now()
 	if t.every <= 0 {
 		return
 	}
