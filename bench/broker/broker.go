@@ -8,47 +8,16 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/commitbench/commitbench/bench/cluster"
 )
-
-// Description says what a broker is; it is recorded with every result.
-type Description struct {
-	// Kind is the provider: embedded, local, container or external.
-	Kind string `json:"kind"`
-	// Version is the broker software and its version.
-	Version string `json:"version"`
-	// Brokers is the number of broker nodes.
-	Brokers int `json:"brokers"`
-	// OffsetsReplication is the replication factor of __consumer_offsets.
-	OffsetsReplication int `json:"offsets_replication"`
-	// EmulatedCommitDelayNs is the delay added to every OffsetCommit by the
-	// harness (embedded only), 0 when commits run at the broker's own speed.
-	EmulatedCommitDelayNs int64 `json:"emulated_commit_delay_ns"`
-	// Note warns how the broker differs from production Kafka.
-	Note string `json:"note,omitempty"`
-}
-
-// Label is a short human label such as "kfake v0.0.0-… (embedded, +2ms commit)".
-func (d Description) Label() string {
-	s := fmt.Sprintf("%s %s (%s", d.Kind, d.Version, plural(d.Brokers, "broker"))
-	if d.EmulatedCommitDelayNs > 0 {
-		s += fmt.Sprintf(", +%s emulated commit latency", time.Duration(d.EmulatedCommitDelayNs))
-	}
-	return s + ")"
-}
-
-func plural(n int, s string) string {
-	if n == 1 {
-		return "1 " + s
-	}
-	return fmt.Sprintf("%d %ss", n, s)
-}
 
 // Broker is a running (or reachable) cluster.
 type Broker interface {
 	// Addrs are the bootstrap addresses.
 	Addrs() []string
 	// Describe says what the broker is.
-	Describe() Description
+	Describe() cluster.Description
 	// Close stops the broker if the provider started it.
 	Close() error
 }
@@ -65,7 +34,7 @@ type Options struct {
 	// Container configures the container provider (real Kafka in a container).
 	Container ContainerOptions
 	// Conn reaches an external cluster.
-	Conn Conn
+	Conn cluster.Conn
 }
 
 // Start starts or connects to a broker of the given kind.

@@ -14,55 +14,25 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/commitbench/commitbench/bench/cluster"
 )
 
-// Conn is how a client reaches a broker: the bootstrap addresses and, for
-// a secured cluster, TLS and SASL. It travels to worker processes, so it
-// holds no secret: a password is named by the environment variable or the
-// file that holds it, and read where a client is built.
-type Conn struct {
-	Bootstrap []string `json:"bootstrap" yaml:"bootstrap"`
-	TLS       *TLS     `json:"tls,omitempty" yaml:"tls"`
-	SASL      *SASL    `json:"sasl,omitempty" yaml:"sasl"`
-}
-
-// TLS configures an encrypted connection. Empty files mean the system's
-// roots and no client certificate.
-type TLS struct {
-	CAFile     string `json:"ca_file,omitempty" yaml:"ca_file"`
-	CertFile   string `json:"cert_file,omitempty" yaml:"cert_file"`
-	KeyFile    string `json:"key_file,omitempty" yaml:"key_file"`
-	ServerName string `json:"server_name,omitempty" yaml:"server_name"`
-}
-
-// SASL configures authentication. The password comes from PasswordEnv (an
-// environment variable's name) or PasswordFile, never from the
-// configuration itself.
-type SASL struct {
-	Mechanism    string `json:"mechanism" yaml:"mechanism"` // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
-	Username     string `json:"username" yaml:"username"`
-	PasswordEnv  string `json:"password_env,omitempty" yaml:"password_env"`
-	PasswordFile string `json:"password_file,omitempty" yaml:"password_file"`
-}
-
-// Mechanisms are the SASL mechanisms commitbench speaks.
-var Mechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
-
-// Opts returns the client options that reach the broker.
-func (c Conn) Opts() ([]kgo.Opt, error) {
+// ClientOpts returns the client options that reach the broker c names.
+func ClientOpts(c cluster.Conn) ([]kgo.Opt, error) {
 	if len(c.Bootstrap) == 0 {
 		return nil, errors.New("no bootstrap address: set broker.bootstrap")
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Bootstrap...)}
 	if c.TLS != nil {
-		cfg, err := c.TLS.config()
+		cfg, err := tlsConfig(c.TLS)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, kgo.Dialer((&tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: cfg}).DialContext))
 	}
 	if c.SASL != nil {
-		m, err := c.SASL.mechanism()
+		m, err := saslMechanism(c.SASL)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +41,7 @@ func (c Conn) Opts() ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-func (t *TLS) config() (*tls.Config, error) {
+func tlsConfig(t *cluster.TLS) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
@@ -99,7 +69,7 @@ func (t *TLS) config() (*tls.Config, error) {
 }
 
 // password reads the SASL password from where the configuration names it.
-func (s *SASL) password() (string, error) {
+func saslPassword(s *cluster.SASL) (string, error) {
 	switch {
 	case s.PasswordEnv != "" && s.PasswordFile != "":
 		return "", errors.New("broker.sasl: set password_env or password_file, not both")
@@ -119,8 +89,8 @@ func (s *SASL) password() (string, error) {
 	return "", errors.New("broker.sasl: no password source; set password_env (a variable's name) or password_file")
 }
 
-func (s *SASL) mechanism() (sasl.Mechanism, error) {
-	pass, err := s.password()
+func saslMechanism(s *cluster.SASL) (sasl.Mechanism, error) {
+	pass, err := saslPassword(s)
 	if err != nil {
 		return nil, err
 	}
@@ -132,19 +102,19 @@ func (s *SASL) mechanism() (sasl.Mechanism, error) {
 	case "SCRAM-SHA-512":
 		return scram.Auth{User: s.Username, Pass: pass}.AsSha512Mechanism(), nil
 	}
-	return nil, fmt.Errorf("broker.sasl.mechanism: unknown %q; use one of %s", s.Mechanism, strings.Join(Mechanisms, ", "))
+	return nil, fmt.Errorf("broker.sasl.mechanism: unknown %q; use one of %s", s.Mechanism, strings.Join(cluster.Mechanisms, ", "))
 }
 
 // Connector is a broker that needs more than bootstrap addresses to reach.
 type Connector interface {
-	Conn() Conn
+	Conn() cluster.Conn
 }
 
 // ConnOf returns how to reach b: its own Conn when it has one, else its
 // plain bootstrap addresses.
-func ConnOf(b Broker) Conn {
+func ConnOf(b Broker) cluster.Conn {
 	if c, ok := b.(Connector); ok {
 		return c.Conn()
 	}
-	return Conn{Bootstrap: b.Addrs()}
+	return cluster.Conn{Bootstrap: b.Addrs()}
 }

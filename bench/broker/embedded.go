@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/commitbench/commitbench/bench/buildinfo"
+	"github.com/commitbench/commitbench/bench/cluster"
 )
 
 // Embedded is franz-go's kfake running in this process on loopback. It is
@@ -15,7 +16,7 @@ import (
 // milliseconds of a replicated Kafka write, and its results say so.
 type Embedded struct {
 	c    *kfake.Cluster
-	desc Description
+	desc cluster.Description
 }
 
 // StartEmbedded starts a one-node kfake cluster on 127.0.0.1.
@@ -36,7 +37,7 @@ func StartEmbedded(o Options) (*Embedded, error) {
 			return nil, nil, false
 		})
 	}
-	return &Embedded{c: c, desc: Description{
+	return &Embedded{c: c, desc: cluster.Description{
 		Kind:                  "embedded",
 		Version:               "kfake " + buildinfo.Module("github.com/twmb/franz-go/pkg/kfake"),
 		Brokers:               1,
@@ -50,7 +51,7 @@ func StartEmbedded(o Options) (*Embedded, error) {
 func (e *Embedded) Addrs() []string { return e.c.ListenAddrs() }
 
 // Describe says what the broker is.
-func (e *Embedded) Describe() Description { return e.desc }
+func (e *Embedded) Describe() cluster.Description { return e.desc }
 
 // Close stops the cluster.
 func (e *Embedded) Close() error { e.c.Close(); return nil }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kversion"
@@ -14,15 +15,15 @@ import (
 // stops. The runner creates its topics under a unique prefix and deletes
 // them afterwards.
 type External struct {
-	conn Conn
-	desc Description
+	conn cluster.Conn
+	desc cluster.Description
 }
 
 // ConnectExternal checks that the cluster answers (and accepts the
 // credentials) and describes it: broker count, the offsets topic's
 // replication, and the Kafka version guessed from its API versions.
-func ConnectExternal(ctx context.Context, conn Conn) (*External, error) {
-	opts, err := conn.Opts()
+func ConnectExternal(ctx context.Context, conn cluster.Conn) (*External, error) {
+	opts, err := ClientOpts(conn)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +39,7 @@ func ConnectExternal(ctx context.Context, conn Conn) (*External, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the external cluster at %v: %w; check broker.bootstrap, TLS and SASL settings (and the password's source)", conn.Bootstrap, err)
 	}
-	desc := Description{Kind: "external", Version: "Kafka (version unknown)", Brokers: len(meta.Brokers)}
+	desc := cluster.Description{Kind: "external", Version: "Kafka (version unknown)", Brokers: len(meta.Brokers)}
 	if vs, err := adm.ApiVersions(ctx); err == nil {
 		for _, v := range vs {
 			if v.Err == nil {
@@ -62,10 +63,10 @@ func ConnectExternal(ctx context.Context, conn Conn) (*External, error) {
 func (e *External) Addrs() []string { return e.conn.Bootstrap }
 
 // Conn returns how to reach the cluster, TLS and SASL included.
-func (e *External) Conn() Conn { return e.conn }
+func (e *External) Conn() cluster.Conn { return e.conn }
 
 // Describe says what the cluster is.
-func (e *External) Describe() Description { return e.desc }
+func (e *External) Describe() cluster.Description { return e.desc }
 
 // Close does nothing: commitbench did not start the cluster.
 func (e *External) Close() error { return nil }

@@ -7,15 +7,16 @@ import (
 
 	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/broker/brokertest"
+	"github.com/commitbench/commitbench/bench/cluster"
 )
 
 func TestExternalTLSAndSCRAM(t *testing.T) {
 	const secret = "s3cret-Passw0rd"
 	f := brokertest.StartSecuredFake(t, "bench", secret)
-	conn := broker.Conn{
+	conn := cluster.Conn{
 		Bootstrap: f.Cluster.ListenAddrs(),
-		TLS:       &broker.TLS{CAFile: f.CAFile},
-		SASL:      &broker.SASL{Mechanism: "SCRAM-SHA-256", Username: "bench", PasswordFile: f.PasswordFile},
+		TLS:       &cluster.TLS{CAFile: f.CAFile},
+		SASL:      &cluster.SASL{Mechanism: "SCRAM-SHA-256", Username: "bench", PasswordFile: f.PasswordFile},
 	}
 	ctx := context.Background()
 	b, err := broker.Start(ctx, "external", broker.Options{Conn: conn})
@@ -32,7 +33,7 @@ func TestExternalTLSAndSCRAM(t *testing.T) {
 	// A wrong password is one clear error that does not echo it.
 	t.Setenv("CB_TEST_PASSWORD", "wrong-"+secret)
 	bad := conn
-	bad.SASL = &broker.SASL{Mechanism: "SCRAM-SHA-256", Username: "bench", PasswordEnv: "CB_TEST_PASSWORD"}
+	bad.SASL = &cluster.SASL{Mechanism: "SCRAM-SHA-256", Username: "bench", PasswordEnv: "CB_TEST_PASSWORD"}
 	_, err = broker.Start(ctx, "external", broker.Options{Conn: bad})
 	if err == nil {
 		t.Fatal("connected with a wrong password")
@@ -43,13 +44,13 @@ func TestExternalTLSAndSCRAM(t *testing.T) {
 
 	// Without the CA, the server's certificate is not trusted.
 	noCA := conn
-	noCA.TLS = &broker.TLS{}
+	noCA.TLS = &cluster.TLS{}
 	if _, err := broker.Start(ctx, "external", broker.Options{Conn: noCA}); err == nil {
 		t.Error("trusted a self-signed certificate without its CA")
 	}
 	// An unset password variable is named, not guessed.
 	unset := conn
-	unset.SASL = &broker.SASL{Mechanism: "PLAIN", Username: "bench", PasswordEnv: "CB_TEST_UNSET_VARIABLE"}
+	unset.SASL = &cluster.SASL{Mechanism: "PLAIN", Username: "bench", PasswordEnv: "CB_TEST_UNSET_VARIABLE"}
 	if _, err := broker.Start(ctx, "external", broker.Options{Conn: unset}); err == nil || !strings.Contains(err.Error(), "CB_TEST_UNSET_VARIABLE is not set") {
 		t.Errorf("unset password variable: %v", err)
 	}

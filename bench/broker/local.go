@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -78,7 +79,7 @@ type Local struct {
 	dir   string
 	addrs []string
 	nodes []*localNode
-	desc  Description
+	desc  cluster.Description
 	log   io.Writer
 	once  sync.Once
 	err   error
@@ -153,13 +154,14 @@ func StartLocal(ctx context.Context, o Options) (*Local, error) {
 	took := time.Since(t0)
 	fmt.Fprintf(l.log, "local kafka: Apache Kafka %s, %d node(s) ready in %s at %s\n",
 		version, n, took.Round(10*time.Millisecond), strings.Join(l.addrs, ","))
-	l.desc = Description{
+	l.desc = cluster.Description{
 		Kind:               "local",
 		Version:            "Apache Kafka " + version,
 		Brokers:            n,
 		OffsetsReplication: rf,
-		Note: fmt.Sprintf("real Apache Kafka %s (KRaft, %d combined broker+controller node(s), offsets replicated %d×, min.insync.replicas %d) on loopback on this machine: no network latency, page cache without fsync per write (Kafka's default); started in %s",
-			version, n, rf, isr, took.Round(100*time.Millisecond)),
+		Note: fmt.Sprintf("real Apache Kafka %s (KRaft, %d combined broker+controller node(s), offsets replicated %d×, min.insync.replicas %d) on loopback on this machine: no network latency, page cache without fsync per write (Kafka's default)",
+			version, n, rf, isr),
+		StartupSeconds: took.Seconds(),
 	}
 	return l, nil
 }
@@ -404,7 +406,7 @@ func CheckLocal(ctx context.Context, o LocalOptions) error {
 func (l *Local) Addrs() []string { return slices.Clone(l.addrs) }
 
 // Describe says what the broker is.
-func (l *Local) Describe() Description { return l.desc }
+func (l *Local) Describe() cluster.Description { return l.desc }
 
 // PIDs returns the nodes' process IDs.
 func (l *Local) PIDs() []int {

@@ -58,7 +58,7 @@ func (r *Report) Summary() string {
 	if n := r.Count(Insufficient); n > 0 {
 		parts = append(parts, fmt.Sprintf("%s NOT GATED (insufficient samples)", plural(n, "metric")))
 	}
-	parts = append(parts, fmt.Sprintf("%s compared", plural(len(r.Points), "point")))
+	parts = append(parts, fmt.Sprintf("%s compared", plural(len(r.Cells), "point")))
 	status := "PASS"
 	if code := r.ExitCode(); code != ExitPass {
 		status = fmt.Sprintf("FAIL (exit %d)", code)
@@ -72,7 +72,7 @@ func (r *Report) writeText(out io.Writer) error {
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "POINT\tMETRIC\tBASELINE\tCURRENT\tCHANGE\tLIMIT\tP\tN\tVERDICT")
-	for _, p := range r.Points {
+	for _, p := range r.Cells {
 		for _, m := range p.Metrics {
 			c := m.cells()
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Key, m.Metric, c.base, c.cur, c.change, c.limit, c.p, c.n, m.Verdict)
@@ -118,7 +118,7 @@ func (r *Report) writeMarkdown(out io.Writer) error {
 	}
 	fmt.Fprintf(w, "| point | metric | baseline | current | change | limit | p | n | verdict |\n")
 	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|--:|--:|---|\n")
-	for _, p := range r.Points {
+	for _, p := range r.Cells {
 		for _, m := range p.Metrics {
 			c := m.cells()
 			verdict := string(m.Verdict)
@@ -156,7 +156,7 @@ func (r *Report) insufficientWarning() string {
 		return ""
 	}
 	alpha := 0.0
-	for _, p := range r.Points {
+	for _, p := range r.Cells {
 		for _, m := range p.Metrics {
 			if m.Verdict == Insufficient {
 				alpha = m.Alpha

@@ -54,8 +54,8 @@ type Report struct {
 	ConfigSource string
 	Defaults     Limits
 	Overrides    []string
-	// Points holds the compared cells, in the current run's order.
-	Points []Point
+	// Cells holds the compared cells, in the current run's order.
+	Cells []CellVerdict
 	// Breaches are correctness failures in the current results.
 	Breaches []Breach
 	// MissingInCurrent lists keys only the baseline has;
@@ -71,8 +71,8 @@ type Report struct {
 	baseline, current []results.Result
 }
 
-// Point is one cell compared.
-type Point struct {
+// CellVerdict is one cell compared, metric by metric.
+type CellVerdict struct {
 	Key      string
 	Workload string
 	Limits   Limits
@@ -144,7 +144,7 @@ func Compare(baseline, current []results.Result, cfg Config) (*Report, error) {
 	if len(baseline) == 0 || len(current) == 0 {
 		return nil, fmt.Errorf("nothing to compare: baseline has %d results, current %d", len(baseline), len(current))
 	}
-	baseCells, curCells := results.Group(baseline), results.Group(current)
+	baseCells, curCells := results.ByCell(baseline), results.ByCell(current)
 	if err := checkRepetitions("baseline", baseCells); err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func Compare(baseline, current []results.Result, cfg Config) (*Report, error) {
 		baseline:     baseline,
 		current:      current,
 	}
-	baseByKey := map[string]results.Cell{}
+	baseByKey := map[string]results.CellReps{}
 	for _, c := range baseCells {
 		baseByKey[c.Key] = c
 	}
@@ -174,7 +174,7 @@ func Compare(baseline, current []results.Result, cfg Config) (*Report, error) {
 		}
 		seen[c.Key] = true
 		diffs.add(c.Key, b.First(), c.First())
-		rep.Points = append(rep.Points, comparePoint(b, c, cfg.For(c.Workload)))
+		rep.Cells = append(rep.Cells, compareCell(b, c, cfg.For(c.Workload)))
 	}
 	if err := diffs.err(""); err != nil {
 		return nil, err
@@ -204,7 +204,7 @@ func (r *Report) ExitCode() int {
 // Count is how many metrics got verdict v.
 func (r *Report) Count(v Verdict) int {
 	n := 0
-	for _, p := range r.Points {
+	for _, p := range r.Cells {
 		for _, m := range p.Metrics {
 			if m.Verdict == v {
 				n++
@@ -250,15 +250,15 @@ func gatedMetrics() []metric {
 	}
 }
 
-func comparePoint(base, cur results.Cell, l Limits) Point {
-	p := Point{Key: cur.Key, Workload: cur.Workload, Limits: l}
+func compareCell(base, cur results.CellReps, l Limits) CellVerdict {
+	p := CellVerdict{Key: cur.Key, Workload: cur.Workload, Limits: l}
 	for _, m := range gatedMetrics() {
 		p.Metrics = append(p.Metrics, compareMetric(m, values(base, m), values(cur, m), l))
 	}
 	return p
 }
 
-func values(c results.Cell, m metric) []float64 {
+func values(c results.CellReps, m metric) []float64 {
 	var out []float64
 	for _, r := range c.Reps {
 		if v, ok := m.value(r); ok {

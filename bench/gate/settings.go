@@ -1,13 +1,12 @@
 package gate
 
 import (
-	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/commitbench/commitbench/bench/results"
-	"github.com/commitbench/commitbench/bench/spec"
 )
 
 // Diff is one setting that differs between two results that were meant to
@@ -49,70 +48,6 @@ func (e *MismatchError) Error() string {
 	return sb.String()
 }
 
-// settings is everything about a result that must match for its figures to
-// be comparable. JSON names follow the results file so a Diff names the
-// field the user can look up. Env is left out on purpose: a new Go or
-// franz-go version is exactly what a gate should judge.
-type settings struct {
-	Workload           string          `json:"workload"`
-	Strategy           string          `json:"strategy"`
-	IntervalKind       string          `json:"interval_kind"`
-	CommitEveryRecords int64           `json:"commit_every_records"`
-	CommitEveryMs      float64         `json:"commit_every_ms"`
-	Topic              spec.Topic      `json:"topic"`
-	Processing         spec.Processing `json:"processing"`
-	Client             spec.Client     `json:"client"`
-	Crashes            spec.Crashes    `json:"crash_plan"`
-	Broker             struct {
-		Kind                  string `json:"kind"`
-		Version               string `json:"version"`
-		Brokers               int    `json:"brokers"`
-		OffsetsReplication    int    `json:"offsets_replication"`
-		EmulatedCommitDelayNs int64  `json:"emulated_commit_delay_ns"`
-	} `json:"broker"`
-}
-
-func settingsOf(r results.Result) map[string]string {
-	s := settings{
-		Workload: r.Workload, Strategy: r.Strategy, IntervalKind: r.IntervalKind,
-		CommitEveryRecords: r.CommitEveryRecords, CommitEveryMs: r.CommitEveryMs,
-		Topic: r.Topic, Processing: r.Processing, Client: r.Client, Crashes: r.Crashes,
-	}
-	s.Broker.Kind = r.Broker.Kind
-	s.Broker.Version = r.Broker.Version
-	s.Broker.Brokers = r.Broker.Brokers
-	s.Broker.OffsetsReplication = r.Broker.OffsetsReplication
-	s.Broker.EmulatedCommitDelayNs = r.Broker.EmulatedCommitDelayNs
-
-	// Round-tripping through JSON names every leaf by its results-file path.
-	var tree map[string]any
-	b, err := json.Marshal(s)
-	if err == nil {
-		err = json.Unmarshal(b, &tree)
-	}
-	if err != nil { // only NaN or Inf settings, which no results file holds
-		return map[string]string{"settings": fmt.Sprintf("%+v", s)}
-	}
-	flat := map[string]string{}
-	flatten("", tree, flat)
-	return flat
-}
-
-func flatten(prefix string, v any, into map[string]string) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		enc, _ := json.Marshal(v)
-		into[prefix] = string(enc)
-		return
-	}
-	for k, sub := range m {
-		if prefix != "" {
-			k = prefix + "." + k
-		}
-		flatten(k, sub, into)
-	}
-}
-
 // diffSet collects the settings that differ between pairs of results,
 // merging the points where the same field differs the same way.
 type diffSet struct {
@@ -121,13 +56,15 @@ type diffSet struct {
 }
 
 func (d *diffSet) add(key string, a, b results.Result) {
-	sa, sb := settingsOf(a), settingsOf(b)
-	fields := make([]string, 0, len(sa))
+	sa, sb := results.Settings(a), results.Settings(b)
+	fields := map[string]bool{}
 	for f := range sa {
-		fields = append(fields, f)
+		fields[f] = true
 	}
-	sort.Strings(fields)
-	for _, f := range fields {
+	for f := range sb {
+		fields[f] = true
+	}
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
 		if sa[f] == sb[f] {
 			continue
 		}
@@ -158,7 +95,7 @@ func (d *diffSet) err(side string) error {
 
 // checkRepetitions makes sure every repetition of a cell shares the first
 // one's settings, so that a cell's First() speaks for all of them.
-func checkRepetitions(side string, cells []results.Cell) error {
+func checkRepetitions(side string, cells []results.CellReps) error {
 	var d diffSet
 	for _, c := range cells {
 		for _, r := range c.Reps[1:] {
@@ -171,11 +108,11 @@ func checkRepetitions(side string, cells []results.Cell) error {
 // envNotes lists machine differences that do not block the comparison but
 // may explain it.
 func envNotes(base, cur results.Result) []string {
-	a, b := base.Env, cur.Env
+	a, b := base.Machine, cur.Machine
 	var notes []string
 	note := func(field string, x, y any) {
 		if x != y {
-			notes = append(notes, fmt.Sprintf("env.%s differs: baseline %v, current %v", field, x, y))
+			notes = append(notes, fmt.Sprintf("machine.%s differs: baseline %v, current %v", field, x, y))
 		}
 	}
 	note("cpus", a.CPUs, b.CPUs)

@@ -20,7 +20,7 @@ type ClaimCheck struct {
 	ClaimFrequent, ClaimBatched float64
 	// Frequent and Batched are the measured points compared; Exact says
 	// whether they are the claimed intervals or the nearest measured ones.
-	Frequent, Batched Point
+	Frequent, Batched CurvePoint
 	Exact             bool
 	// Gain is Batched's throughput over Frequent's, minus one.
 	Gain float64
@@ -39,11 +39,11 @@ func (p Panel) CheckClaim() []ClaimCheck {
 	for _, a := range Axes {
 		// A strategy's pure intervals form one group and its hybrid ones
 		// (whatever their time limits) another.
-		bySeries := map[string][]Point{}
+		bySeries := map[string][]CurvePoint{}
 		var series []string
 		for _, pt := range p.OnAxis(a) {
 			key := pt.Strategy
-			if pt.Kind == "hybrid" {
+			if pt.Interval.Kind() == "hybrid" {
 				key += " (hybrid)"
 			}
 			if _, seen := bySeries[key]; !seen {
@@ -74,8 +74,8 @@ func (p Panel) CheckClaim() []ClaimCheck {
 }
 
 // nearest is the point closest to x on a log scale among those below limit.
-func nearest(pts []Point, x, limit float64) (Point, bool) {
-	var best Point
+func nearest(pts []CurvePoint, x, limit float64) (CurvePoint, bool) {
+	var best CurvePoint
 	bestD, found := math.Inf(1), false
 	for _, pt := range pts {
 		if pt.X <= 0 || pt.X >= limit {

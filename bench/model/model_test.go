@@ -6,8 +6,10 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
 )
 
 func TestFitCostRecoversKnownCosts(t *testing.T) {
@@ -53,7 +55,10 @@ func fixturePanel(t *testing.T) Panel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := Panels(rs)
+	ps, err := Panels(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(ps) != 1 {
 		t.Fatalf("the fixture makes %d panels, want 1", len(ps))
 	}
@@ -68,7 +73,7 @@ func TestPanelsFlagOnlyThePlantedOutlier(t *testing.T) {
 	var far []string
 	for _, pt := range p.Points {
 		if pt.FarOff() {
-			far = append(far, pt.Series+" "+pt.Label)
+			far = append(far, pt.Series+" "+pt.Label())
 		}
 	}
 	if len(far) != 1 || far[0] != "at-least-once-async 1000rec" {
@@ -88,7 +93,7 @@ func TestPlanPicksLargestIntervalWithinBudget(t *testing.T) {
 		}
 		// 10,000 may replay up to 10,000 > 5,000; 1,000 fits, and the
 		// plain interval is preferred to the hybrid one at 1,000 records.
-		if r.Point == nil || r.Point.Label != "1000rec" {
+		if r.Point == nil || r.Point.Label() != "1000rec" {
 			t.Fatalf("recommended %+v, want 1000rec", r.Point)
 		}
 		if want := int(math.Ceil(2e6 / r.Point.Throughput.Mean)); r.Consumers != want || want != 3 {
@@ -110,13 +115,13 @@ func TestCheckClaimUsesNearestIntervals(t *testing.T) {
 		switch c.Axis {
 		case AxisCount:
 			if !c.Exact || c.Frequent.X != 100 || c.Batched.X != 10_000 {
-				t.Errorf("%s count: compared %s vs %s, want exactly 100rec vs 10000rec", c.Strategy, c.Frequent.Label, c.Batched.Label)
+				t.Errorf("%s count: compared %s vs %s, want exactly 100rec vs 10000rec", c.Strategy, c.Frequent.Label(), c.Batched.Label())
 			}
 		case AxisTime:
 			// The fixture's time intervals stop at 1s: nearest to 60s is 1s,
 			// nearest below it to 5s is 100ms.
-			if c.Exact || c.Frequent.Label != "100ms" || c.Batched.Label != "1s" {
-				t.Errorf("%s time: compared %s vs %s (exact %t), want nearest 100ms vs 1s", c.Strategy, c.Frequent.Label, c.Batched.Label, c.Exact)
+			if c.Exact || c.Frequent.Label() != "100ms" || c.Batched.Label() != "1s" {
+				t.Errorf("%s time: compared %s vs %s (exact %t), want nearest 100ms vs 1s", c.Strategy, c.Frequent.Label(), c.Batched.Label(), c.Exact)
 			}
 		}
 	}
@@ -128,12 +133,15 @@ func TestCheckClaimComparesHybridIntervals(t *testing.T) {
 	mk := func(records int64, ms float64, rps float64) results.Result {
 		return results.Result{
 			SchemaVersion: results.SchemaVersion, Key: fmt.Sprintf("w/sync/%d|%g", records, ms), Workload: "w",
-			Strategy: "sync", Guarantee: "at-least-once", Repetition: 1, IntervalKind: "hybrid",
-			CommitEveryRecords: records, CommitEveryMs: ms,
+			Strategy: "sync", Guarantee: "at-least-once", Repetition: 1,
+			Interval:   spec.Interval{Records: records, Every: spec.Duration(time.Duration(ms * float64(time.Millisecond)))},
 			Throughput: results.Throughput{RecordsPerSec: rps, Commits: 1000 / records},
 		}
 	}
-	ps := Panels([]results.Result{mk(100, 5000, 8000), mk(10_000, 60_000, 10_000)})
+	ps, err := Panels([]results.Result{mk(100, 5000, 8000), mk(10_000, 60_000, 10_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(ps) != 1 {
 		t.Fatalf("%d panels", len(ps))
 	}

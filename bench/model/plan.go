@@ -42,7 +42,7 @@ type Recommendation struct {
 	Strategy string
 	Axis     Axis
 	// Point is the largest interval within budget; nil when none fits.
-	Point *Point
+	Point *CurvePoint
 	// BudgetRecords is the duplicate budget in records at that point.
 	BudgetRecords float64
 	// Consumers is how many consumers (and so at least how many
@@ -63,7 +63,7 @@ func (p Panel) Plan(b Budget) ([]Recommendation, error) {
 	var out []Recommendation
 	for _, s := range p.Strategies() {
 		for _, a := range Axes {
-			var cands []Point
+			var cands []CurvePoint
 			for _, pt := range p.OnAxis(a) {
 				if pt.Strategy == s {
 					cands = append(cands, pt)
@@ -78,7 +78,7 @@ func (p Panel) Plan(b Budget) ([]Recommendation, error) {
 	return out, nil
 }
 
-func recommend(strategy string, a Axis, cands []Point, b Budget) Recommendation {
+func recommend(strategy string, a Axis, cands []CurvePoint, b Budget) Recommendation {
 	sortByX(cands)
 	rec := Recommendation{Strategy: strategy, Axis: a}
 	for i := range cands {
@@ -93,7 +93,7 @@ func recommend(strategy string, a Axis, cands []Point, b Budget) Recommendation 
 	if rec.Point == nil {
 		first := cands[0]
 		rec.BudgetRecords = b.records(first.Throughput.Mean)
-		rec.Note = fmt.Sprintf("no measured interval fits: the smallest, %s, may replay %.0f records per crash", first.Label, first.ExpectedMaxReplay())
+		rec.Note = fmt.Sprintf("no measured interval fits: the smallest, %s, may replay %.0f records per crash", first.Label(), first.ExpectedMaxReplay())
 		return rec
 	}
 	pt := rec.Point
@@ -102,7 +102,7 @@ func recommend(strategy string, a Axis, cands []Point, b Budget) Recommendation 
 		rec.Consumers = int(math.Ceil(b.Rate / pt.Throughput.Mean))
 	}
 	if pt.Crash != nil && pt.Crash.LossMax > 0 {
-		rec.Note = fmt.Sprintf("loses up to %.0f records per crash instead of replaying them", pt.Crash.LossMax)
+		rec.Note = fmt.Sprintf("loses up to %d records per crash instead of replaying them", pt.Crash.LossMax)
 	}
 	return rec
 }

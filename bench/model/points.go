@@ -3,13 +3,11 @@ package model
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
-	"time"
 
-	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/results"
-	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/summary"
 )
 
 // Axis is the x axis a point belongs on. Count and time intervals are not
@@ -34,52 +32,17 @@ func (a Axis) Unit() string {
 	return "records per commit"
 }
 
-// Stat summarises one figure over repetitions.
-type Stat struct {
-	Mean, Min, Max, SD float64
-	N                  int
-}
-
-// NewStat summarises v (sample standard deviation).
-func NewStat(v []float64) Stat {
-	if len(v) == 0 {
-		return Stat{}
-	}
-	lo, hi := minMax(v)
-	s := Stat{Mean: mean(v), Min: lo, Max: hi, N: len(v)}
-	if len(v) > 1 {
-		var ss float64
-		for _, x := range v {
-			ss += (x - s.Mean) * (x - s.Mean)
-		}
-		s.SD = math.Sqrt(ss / float64(len(v)-1))
-	}
-	return s
-}
-
-// Point is one cell of the sweep — a strategy at one interval — summarised
-// over its repetitions.
-type Point struct {
-	Cell      results.Cell
-	Strategy  string
-	Guarantee string
-	// Kind is the interval kind as recorded: count, time, hybrid or "".
-	Kind string
+// CurvePoint is a cell summary placed on a figure: the axis it belongs
+// on, the series it is drawn in, its x, and how far it lies from its
+// strategy's fitted curve.
+type CurvePoint struct {
+	summary.Cell
 	Axis Axis
 	// Series names the line the point is drawn on: the strategy, with the
 	// time limit appended for hybrid intervals.
 	Series string
 	// X is the interval on its axis: records (count, hybrid) or seconds.
 	X float64
-	// Label is the interval as workloads write it: "100rec", "5s".
-	Label string
-	// RecordsPerCommit is the model's N, averaged over repetitions.
-	RecordsPerCommit float64
-	Throughput       Stat
-	// Commit latency percentiles in µs, averaged over repetitions.
-	CommitP50Us, CommitP99Us, CommitP999Us float64
-	Commits                                int64
-	Crash                                  *CrashSummary
 	// Deviation from the strategy's fitted curve (see Fit.Deviation);
 	// meaningful when Fitted.
 	Deviation float64
@@ -87,21 +50,12 @@ type Point struct {
 }
 
 // FarOff reports whether the point lies more than FarOff from its fit.
-func (p Point) FarOff() bool { return p.Fitted && math.Abs(p.Deviation) > FarOff }
-
-// CrashSummary is the crash phase over all repetitions of a point.
-type CrashSummary struct {
-	Kills int
-	// Per crash, in records.
-	ReplayMean, ReplayMax, LossMean, LossMax float64
-	// Bounds the strategy claims, when it claims one.
-	ReplayBound, LossBound *float64
-}
+func (p CurvePoint) FarOff() bool { return p.Fitted && math.Abs(p.Deviation) > FarOff }
 
 // ExpectedReplay is the replay to expect from one crash: the measured mean
 // when crashes were run, else the model's window/2.
-func (p Point) ExpectedReplay() float64 {
-	if p.Crash != nil {
+func (p CurvePoint) ExpectedReplay() float64 {
+	if p.Crash != nil && p.Crash.Kills > 0 {
 		return p.Crash.ReplayMean
 	}
 	return p.Window() / 2
@@ -110,13 +64,13 @@ func (p Point) ExpectedReplay() float64 {
 // ExpectedMaxReplay is the most one crash should replay: the larger of the
 // measured maximum and the bound — the strategy's claimed bound, or else
 // the commit window.
-func (p Point) ExpectedMaxReplay() float64 {
+func (p CurvePoint) ExpectedMaxReplay() float64 {
 	bound := p.Window()
 	if p.Crash != nil && p.Crash.ReplayBound != nil {
-		bound = *p.Crash.ReplayBound
+		bound = float64(*p.Crash.ReplayBound)
 	}
 	if p.Crash != nil {
-		return max(bound, p.Crash.ReplayMax)
+		return max(bound, float64(p.Crash.ReplayMax))
 	}
 	return bound
 }
@@ -125,7 +79,7 @@ func (p Point) ExpectedMaxReplay() float64 {
 // interval; for a time interval T, r·T at the measured per-consumer rate r —
 // the worst case, a consumer running flat out as it does while it catches
 // up after a crash.
-func (p Point) Window() float64 {
+func (p CurvePoint) Window() float64 {
 	if p.Axis == AxisTime {
 		return p.Throughput.Mean * p.X
 	}
@@ -139,14 +93,14 @@ func (p Point) Window() float64 {
 // figures shows.
 type Panel struct {
 	Workload string
-	Broker   broker.Description
+	Broker   cluster.Description
 	// First is the panel's first result; it carries the settings (topic,
 	// processing, client, environment) the panel shares.
 	First results.Result
 	// Ceiling holds the cells that never commit (no interval).
-	Ceiling []Point
+	Ceiling []CurvePoint
 	// Points holds the cells that commit, in the order they appear.
-	Points []Point
+	Points []CurvePoint
 	// Fits is the cost model per strategy; FitErrors says why a strategy
 	// has none.
 	Fits      map[string]Fit
@@ -159,8 +113,8 @@ func (p Panel) Title() string {
 }
 
 // OnAxis returns the points drawn on axis a.
-func (p Panel) OnAxis(a Axis) []Point {
-	var out []Point
+func (p Panel) OnAxis(a Axis) []CurvePoint {
+	var out []CurvePoint
 	for _, pt := range p.Points {
 		if pt.Axis == a {
 			out = append(out, pt)
@@ -171,22 +125,27 @@ func (p Panel) OnAxis(a Axis) []Point {
 
 // Strategies lists the committing strategies in order of appearance.
 func (p Panel) Strategies() []string {
-	return uniq(p.Points, func(pt Point) string { return pt.Strategy })
+	return uniq(p.Points, func(pt CurvePoint) string { return pt.Strategy })
 }
 
 // Series lists every series name (ceiling first) in order of appearance,
 // so that a series keeps its colour across figures.
 func (p Panel) Series() []string {
-	return uniq(append(append([]Point(nil), p.Ceiling...), p.Points...), func(pt Point) string { return pt.Series })
+	return uniq(append(append([]CurvePoint(nil), p.Ceiling...), p.Points...), func(pt CurvePoint) string { return pt.Series })
 }
 
-// Panels summarises results per workload and broker, fits the cost model
-// per strategy and marks the points far from their fit.
-func Panels(rs []results.Result) []Panel {
+// Panels summarises results per workload and broker (through the one cell
+// summary), fits the cost model per strategy and marks the points far from
+// their fit.
+func Panels(rs []results.Result) ([]Panel, error) {
+	cells, err := summary.Cells(rs)
+	if err != nil {
+		return nil, err
+	}
 	var panels []Panel
 	idx := map[string]int{}
-	for _, c := range results.Group(rs) {
-		f := c.First()
+	for _, c := range cells {
+		f := c.Reps[0]
 		key := f.Workload + "\x00" + f.Broker.Label()
 		i, ok := idx[key]
 		if !ok {
@@ -194,8 +153,8 @@ func Panels(rs []results.Result) []Panel {
 			idx[key] = i
 			panels = append(panels, Panel{Workload: f.Workload, Broker: f.Broker, First: f})
 		}
-		pt := summarise(c)
-		if pt.Kind == "" {
+		pt := place(c)
+		if pt.Interval.Kind() == "" {
 			panels[i].Ceiling = append(panels[i].Ceiling, pt)
 		} else {
 			panels[i].Points = append(panels[i].Points, pt)
@@ -204,7 +163,7 @@ func Panels(rs []results.Result) []Panel {
 	for i := range panels {
 		panels[i].fit()
 	}
-	return panels
+	return panels, nil
 }
 
 func (p *Panel) fit() {
@@ -215,8 +174,8 @@ func (p *Panel) fit() {
 			if pt.Strategy != s {
 				continue
 			}
-			for _, r := range pt.Cell.Reps {
-				obs = append(obs, Observation{RecordsPerCommit: RecordsPerCommit(r), RecordsPerSec: r.Throughput.RecordsPerSec})
+			for _, r := range pt.Reps {
+				obs = append(obs, Observation{RecordsPerCommit: summary.RecordsPerCommit(r), RecordsPerSec: r.Throughput.RecordsPerSec})
 			}
 		}
 		f, err := FitCost(obs)
@@ -234,86 +193,19 @@ func (p *Panel) fit() {
 	}
 }
 
-// RecordsPerCommit is the model's N for one result: records consumed per
-// commit made when the run committed — which also covers time intervals and
-// async commits that coalesce — else the nominal record count, else +Inf.
-func RecordsPerCommit(r results.Result) float64 {
-	switch {
-	case r.Throughput.Commits > 0 && r.Throughput.Records > 0:
-		return float64(r.Throughput.Records) / float64(r.Throughput.Commits)
-	case r.CommitEveryRecords > 0:
-		return float64(r.CommitEveryRecords)
-	}
-	return math.Inf(1)
-}
-
-func summarise(c results.Cell) Point {
-	f := c.First()
-	iv := spec.Interval{Records: f.CommitEveryRecords, Every: spec.Duration(time.Duration(f.CommitEveryMs * float64(time.Millisecond)))}
-	pt := Point{
-		Cell: c, Strategy: f.Strategy, Guarantee: f.Guarantee, Kind: f.IntervalKind,
-		Axis: AxisCount, Series: f.Strategy, X: float64(f.CommitEveryRecords), Label: iv.String(),
-		RecordsPerCommit: mean(c.Values(RecordsPerCommit)),
-		Throughput:       NewStat(c.Values(func(r results.Result) float64 { return r.Throughput.RecordsPerSec })),
-		CommitP50Us:      mean(c.Values(func(r results.Result) float64 { return r.Throughput.CommitLatency.P50Us })),
-		CommitP99Us:      mean(c.Values(func(r results.Result) float64 { return r.Throughput.CommitLatency.P99Us })),
-		CommitP999Us:     mean(c.Values(func(r results.Result) float64 { return r.Throughput.CommitLatency.P999Us })),
-		Crash:            summariseCrashes(c.Reps),
-	}
-	for _, r := range c.Reps {
-		pt.Commits += r.Throughput.Commits
-	}
-	switch f.IntervalKind {
+// place puts a cell on its axis.
+func place(c summary.Cell) CurvePoint {
+	pt := CurvePoint{Cell: c, Axis: AxisCount, Series: c.Strategy, X: float64(c.Interval.Records)}
+	switch c.Interval.Kind() {
 	case "time":
-		pt.Axis, pt.X = AxisTime, f.CommitEveryMs/1e3
+		pt.Axis, pt.X = AxisTime, c.Interval.Every.D().Seconds()
 	case "hybrid":
-		pt.Series = fmt.Sprintf("%s (hybrid, ≤%s)", f.Strategy, iv.Every)
+		pt.Series = fmt.Sprintf("%s (hybrid, ≤%s)", c.Strategy, c.Interval.Every)
 	}
 	return pt
 }
 
-func summariseCrashes(reps []results.Result) *CrashSummary {
-	var s CrashSummary
-	var replaySum, lost float64
-	for _, r := range reps {
-		c := r.Crash
-		if c == nil || c.Kills == 0 {
-			continue
-		}
-		s.Kills += c.Kills
-		replaySum += c.ReplayMean * float64(c.Kills)
-		s.ReplayMax = max(s.ReplayMax, float64(c.ReplayMax))
-		lost += float64(c.Lost)
-		// Without a per-crash list, the total is the most one crash lost.
-		repMax := c.Lost
-		if len(c.LostPerCrash) > 0 {
-			repMax = slices.Max(c.LostPerCrash)
-		}
-		s.LossMax = max(s.LossMax, float64(repMax))
-		// The loosest bound any repetition claimed (they should agree).
-		s.ReplayBound = maxBound(s.ReplayBound, c.ReplayBound)
-		s.LossBound = maxBound(s.LossBound, c.LossBound)
-	}
-	if s.Kills == 0 {
-		return nil
-	}
-	s.ReplayMean = replaySum / float64(s.Kills)
-	s.LossMean = lost / float64(s.Kills)
-	return &s
-}
-
-func maxBound(cur *float64, b *int64) *float64 {
-	if b == nil {
-		return cur
-	}
-	v := float64(*b)
-	if cur != nil && *cur > v {
-		return cur
-	}
-	return &v
-}
-
-func uniq(pts []Point, key func(Point) string) []string {
+func uniq(pts []CurvePoint, key func(CurvePoint) string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, pt := range pts {
@@ -326,6 +218,6 @@ func uniq(pts []Point, key func(Point) string) []string {
 }
 
 // sortByX orders points along their axis.
-func sortByX(pts []Point) {
+func sortByX(pts []CurvePoint) {
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
 }

@@ -42,7 +42,11 @@ type Figure struct {
 
 // FromResults summarises results into panels and draws their figures.
 func FromResults(rs []results.Result) ([]Figure, error) {
-	return Figures(model.Panels(rs))
+	panels, err := model.Panels(rs)
+	if err != nil {
+		return nil, err
+	}
+	return Figures(panels)
 }
 
 // Figures draws every figure the panels' data supports. With more than one

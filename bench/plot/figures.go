@@ -15,11 +15,12 @@ import (
 
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/model"
+	"github.com/commitbench/commitbench/bench/summary"
 )
 
 // figureFunc draws one kind of figure for the points on one axis; it
 // returns nil when the data has nothing for it.
-type figureFunc func(model.Panel, model.Axis, []model.Point, palette) (*Figure, error)
+type figureFunc func(model.Panel, model.Axis, []model.CurvePoint, palette) (*Figure, error)
 
 // panelFigures draws one panel: each interval figure per axis, then a
 // latency distribution per strategy.
@@ -56,12 +57,12 @@ func panelFigures(p model.Panel) ([]Figure, error) {
 // series is one line: a series' points along the axis.
 type series struct {
 	name string
-	pts  []model.Point
+	pts  []model.CurvePoint
 }
 
 // bySeries splits points into series in order of appearance, each sorted
 // by interval, keeping those for which keep is true.
-func bySeries(pts []model.Point, keep func(model.Point) bool) []series {
+func bySeries(pts []model.CurvePoint, keep func(model.CurvePoint) bool) []series {
 	var out []series
 	idx := map[string]int{}
 	for _, pt := range pts {
@@ -77,12 +78,12 @@ func bySeries(pts []model.Point, keep func(model.Point) bool) []series {
 		out[i].pts = append(out[i].pts, pt)
 	}
 	for i := range out {
-		sortPoints(out[i].pts, func(pt model.Point) float64 { return pt.X })
+		sortPoints(out[i].pts, func(pt model.CurvePoint) float64 { return pt.X })
 	}
 	return out
 }
 
-func sortPoints(pts []model.Point, key func(model.Point) float64) {
+func sortPoints(pts []model.CurvePoint, key func(model.CurvePoint) float64) {
 	for i := 1; i < len(pts); i++ { // insertion sort: a handful of points
 		for j := i; j > 0 && key(pts[j]) < key(pts[j-1]); j-- {
 			pts[j], pts[j-1] = pts[j-1], pts[j]
@@ -90,7 +91,7 @@ func sortPoints(pts []model.Point, key func(model.Point) float64) {
 	}
 }
 
-func xRange(pts []model.Point) (lo, hi float64) {
+func xRange(pts []model.CurvePoint) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, pt := range pts {
 		lo, hi = min(lo, pt.X), max(hi, pt.X)
@@ -119,7 +120,7 @@ type errXYs struct {
 	plotter.YErrors
 }
 
-func throughputFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette) (*Figure, error) {
+func throughputFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette) (*Figure, error) {
 	f := newFigure("throughput-"+string(a), fmt.Sprintf("Throughput against commit interval (%s intervals); bars: min–max of repetitions", a),
 		p, "commit interval ("+a.Unit()+")", "throughput (records/s)")
 	lo, hi := xRange(pts)
@@ -127,7 +128,7 @@ func throughputFigure(p model.Panel, a model.Axis, pts []model.Point, pal palett
 	f.plot.Y.Tick.Marker = humanTicks()
 
 	var far plotter.XYs
-	for _, s := range bySeries(pts, func(model.Point) bool { return true }) {
+	for _, s := range bySeries(pts, func(model.CurvePoint) bool { return true }) {
 		var e errXYs
 		for _, pt := range s.pts {
 			t := pt.Throughput
@@ -204,7 +205,7 @@ func throughputFigure(p model.Panel, a model.Axis, pts []model.Point, pal palett
 	return &f, nil
 }
 
-func hasStrategy(pts []model.Point, s string) bool {
+func hasStrategy(pts []model.CurvePoint, s string) bool {
 	for _, pt := range pts {
 		if pt.Strategy == s {
 			return true
@@ -233,16 +234,16 @@ func legendLine(c color.Color, dashes []vg.Length) *plotter.Line {
 // percentile is one latency percentile drawn per strategy.
 var percentiles = []struct {
 	name   string
-	get    func(model.Point) float64
+	get    func(model.CurvePoint) float64
 	dashes []vg.Length
 }{
-	{"p50", func(pt model.Point) float64 { return pt.CommitP50Us }, nil},
-	{"p99", func(pt model.Point) float64 { return pt.CommitP99Us }, dashed},
-	{"p99.9", func(pt model.Point) float64 { return pt.CommitP999Us }, dotted},
+	{"p50", func(pt model.CurvePoint) float64 { return pt.Commit.P50Us }, nil},
+	{"p99", func(pt model.CurvePoint) float64 { return pt.Commit.P99Us }, dashed},
+	{"p99.9", func(pt model.CurvePoint) float64 { return pt.Commit.P999Us }, dotted},
 }
 
-func latencyFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette) (*Figure, error) {
-	ss := bySeries(pts, func(pt model.Point) bool { return pt.CommitP50Us > 0 })
+func latencyFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette) (*Figure, error) {
+	ss := bySeries(pts, func(pt model.CurvePoint) bool { return pt.Commit.P50Us > 0 })
 	if len(ss) == 0 {
 		return nil, nil
 	}
@@ -279,41 +280,49 @@ func latencyFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette) 
 // crashMeasure is what a per-crash figure shows: replay or loss.
 type crashMeasure struct {
 	name, what      string
-	mean, max       func(*model.CrashSummary) float64
-	bound           func(*model.CrashSummary) *float64
+	mean, max       func(*summary.Crashes) float64
+	bound           func(*summary.Crashes) *float64
 	noneLegendLabel string
 }
 
 var (
 	replayMeasure = crashMeasure{
 		name: "replay", what: "replayed records per crash",
-		mean:            func(c *model.CrashSummary) float64 { return c.ReplayMean },
-		max:             func(c *model.CrashSummary) float64 { return c.ReplayMax },
-		bound:           func(c *model.CrashSummary) *float64 { return c.ReplayBound },
+		mean:            func(c *summary.Crashes) float64 { return c.ReplayMean },
+		max:             func(c *summary.Crashes) float64 { return float64(c.ReplayMax) },
+		bound:           func(c *summary.Crashes) *float64 { return asFloat(c.ReplayBound) },
 		noneLegendLabel: "no replay",
 	}
 	lossMeasure = crashMeasure{
 		name: "loss", what: "lost records per crash",
-		mean:            func(c *model.CrashSummary) float64 { return c.LossMean },
-		max:             func(c *model.CrashSummary) float64 { return c.LossMax },
-		bound:           func(c *model.CrashSummary) *float64 { return c.LossBound },
+		mean:            func(c *summary.Crashes) float64 { return c.LossMean },
+		max:             func(c *summary.Crashes) float64 { return float64(c.LossMax) },
+		bound:           func(c *summary.Crashes) *float64 { return asFloat(c.LossBound) },
 		noneLegendLabel: "no loss",
 	}
 )
 
-func replayFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette) (*Figure, error) {
+func asFloat(b *int64) *float64 {
+	if b == nil {
+		return nil
+	}
+	v := float64(*b)
+	return &v
+}
+
+func replayFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette) (*Figure, error) {
 	return crashFigure(p, a, pts, pal, replayMeasure)
 }
 
-func lossFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette) (*Figure, error) {
+func lossFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette) (*Figure, error) {
 	return crashFigure(p, a, pts, pal, lossMeasure)
 }
 
 // crashFigure draws mean and max per crash on log–log axes, the claimed
 // bounds, and names the series that never replayed (or lost): zero has no
 // place on a log axis.
-func crashFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette, m crashMeasure) (*Figure, error) {
-	ss := bySeries(pts, func(pt model.Point) bool { return pt.Crash != nil })
+func crashFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette, m crashMeasure) (*Figure, error) {
+	ss := bySeries(pts, func(pt model.CurvePoint) bool { return pt.Crash != nil && pt.Crash.Kills > 0 })
 	f := newFigure(m.name+"-"+string(a), fmt.Sprintf("%s per crash against commit interval (%s intervals)", strings.ToUpper(m.name[:1])+m.name[1:], a),
 		p, "commit interval ("+a.Unit()+")", m.what)
 	ylo, yhi := math.Inf(1), 0.0
@@ -376,20 +385,20 @@ func crashFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette, m 
 	return &f, nil
 }
 
-func frontierFigure(p model.Panel, a model.Axis, pts []model.Point, pal palette) (*Figure, error) {
+func frontierFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette) (*Figure, error) {
 	f := newFigure("frontier-"+string(a), fmt.Sprintf("Throughput against expected replay (%s intervals); points labelled with their interval", a),
 		p, "expected replay per crash (records; measured mean, else N/2)", "throughput (records/s)")
 	f.plot.Y.Tick.Marker = humanTicks()
 	xlo, xhi := math.Inf(1), 0.0
 	var zero []string
-	for _, s := range bySeries(pts, func(model.Point) bool { return true }) {
+	for _, s := range bySeries(pts, func(model.CurvePoint) bool { return true }) {
 		var xys plotter.XYs
 		var labels []string
-		sortPoints(s.pts, model.Point.ExpectedReplay)
+		sortPoints(s.pts, model.CurvePoint.ExpectedReplay)
 		for _, pt := range s.pts {
 			if x := pt.ExpectedReplay(); x > 0 {
 				xys = append(xys, plotter.XY{X: x, Y: pt.Throughput.Mean})
-				labels = append(labels, pt.Label)
+				labels = append(labels, pt.Label())
 				xlo, xhi = min(xlo, x), max(xhi, x)
 			}
 		}
@@ -441,11 +450,11 @@ func distributionFigure(p model.Panel, strategy string) (*Figure, error) {
 		xhi = max(xhi, xys[len(xys)-1].X)
 		line, err := plotter.NewLine(xys)
 		if err != nil {
-			return nil, fmt.Errorf("drawing the latency distribution of %s: %w", pt.Cell.Key, err)
+			return nil, fmt.Errorf("drawing the latency distribution of %s: %w", pt.Key, err)
 		}
-		line.LineStyle = draw.LineStyle{Color: plotutil.Color(i), Width: vg.Points(1.5), Dashes: kindDashes[pt.Kind]}
+		line.LineStyle = draw.LineStyle{Color: plotutil.Color(i), Width: vg.Points(1.5), Dashes: kindDashes[pt.Interval.Kind()]}
 		f.plot.Add(line)
-		f.legend.Add(pt.Label, line)
+		f.legend.Add(pt.Label(), line)
 		i++
 	}
 	if i == 0 {
@@ -464,9 +473,9 @@ var kindDashes = map[string][]vg.Length{"time": dashed, "hybrid": dotted}
 
 // percentileCurve is a point's merged histogram as (1/(1−q), latency µs),
 // twenty steps per decade up to the last recorded commit.
-func percentileCurve(pt model.Point) (plotter.XYs, error) {
+func percentileCurve(pt model.CurvePoint) (plotter.XYs, error) {
 	h := metrics.NewHistogram()
-	for _, r := range pt.Cell.Reps {
+	for _, r := range pt.Reps {
 		rh, err := metrics.Decode(r.Throughput.CommitLatencyHist)
 		if err != nil {
 			return nil, fmt.Errorf("%s repetition %d: %w", r.Key, r.Repetition, err)

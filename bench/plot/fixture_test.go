@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/results.jsonl from the fixture generator")
@@ -89,9 +90,9 @@ func fixtureResults(t *testing.T) []results.Result {
 			FetchMaxWait: spec.Duration(100 * time.Millisecond), MaxPollRecords: 500, Compression: "none",
 			SessionTimeout: spec.Duration(6 * time.Second), StaticMembership: &on},
 		Crashes: spec.Crashes{PerPoint: 3, Seed: 42},
-		Broker: broker.Description{Kind: "embedded", Version: "kfake v0.0.0-20260918054303-01f206a7e32c",
+		Broker: cluster.Description{Kind: "embedded", Version: "kfake v0.0.0-20260918054303-01f206a7e32c",
 			Brokers: 1, OffsetsReplication: 1, Note: "in-memory fake: commits cost tens of µs, not ms"},
-		Env: results.Env{Commitbench: "v0.1.0-dev", GoVersion: "go1.26.8", FranzGo: "v1.22.3",
+		Machine: results.Machine{Commitbench: "v0.1.0-dev", GoVersion: "go1.26.8", FranzGo: "v1.22.3",
 			OS: "linux", Arch: "amd64", CPUs: 2},
 		Violations: []string{},
 	}
@@ -99,10 +100,9 @@ func fixtureResults(t *testing.T) []results.Result {
 	add := func(s fixtureStrategy, iv spec.Interval) {
 		for rep := 1; rep <= reps; rep++ {
 			r := base
-			r.Strategy, r.Guarantee, r.Repetition = s.name, s.guarantee, rep
+			r.Strategy, r.Guarantee, r.Repetition = s.name, strategy.Guarantee(s.guarantee), rep
 			r.Key = fmt.Sprintf("%s/%s/%s", workload, s.name, iv)
-			r.IntervalKind, r.CommitEveryRecords = iv.Kind(), iv.Records
-			r.CommitEveryMs = float64(iv.Every.D()) / float64(time.Millisecond)
+			r.Interval = iv
 			r.StartedAt = time.Date(2026, 11, 25, 22, 15, 30+len(out), 0, time.UTC).Format(time.RFC3339)
 			r.FinishedAt = r.StartedAt
 
@@ -121,7 +121,8 @@ func fixtureResults(t *testing.T) []results.Result {
 			}
 			rate *= 1 + 0.015*rng.NormFloat64()
 			measured := int64(records * 9 / 10)
-			tp := results.Throughput{Records: records, WarmupRecords: records - measured, MeasuredRecords: measured,
+			r.WarmupRecords = records - measured
+			tp := results.Throughput{Records: records, MeasuredRecords: measured,
 				MeasuredSeconds: float64(measured) / rate, RecordsPerSec: rate}
 			tp.WallSeconds = float64(records) / rate
 			tp.WorkerCPUSeconds = tp.WallSeconds * 0.93

@@ -18,9 +18,11 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/plot"
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/summary"
 )
 
 // File names Write produces in the results directory.
@@ -45,7 +47,7 @@ type Panel struct {
 	Title string
 	// Environment, Measurements, Fits, Claim and Plan are the tables;
 	// Plan is nil without a duplicate budget.
-	Environment, Measurements, Fits, Claim, Plan *Table
+	Environment, Measurements, Load, Fits, Claim, Plan *Table
 	// FarOff lists the points more than model.FarOff from their fit.
 	FarOff []string
 	// Violations lists every breach a strategy's claim suffered.
@@ -71,13 +73,17 @@ type Table struct {
 // Build prepares the report. The budget may be empty (no capacity plan);
 // withFigures renders the figures for the HTML page.
 func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, error) {
-	panels := model.Panels(rs)
+	panels, err := model.Panels(rs)
+	if err != nil {
+		return nil, err
+	}
 	r := &Report{Title: "commitbench report", Runs: strings.Join(runIDs(rs), ", "), Budget: budgetText(b)}
 	for _, p := range panels {
 		rp := Panel{
 			Title:        p.Title(),
 			Environment:  environmentTable(p),
 			Measurements: measurementTable(p),
+			Load:         loadTable(p),
 			Fits:         fitTable(p),
 			Claim:        claimTable(p),
 			FarOff:       farOff(p),
@@ -190,7 +196,7 @@ func budgetText(b model.Budget) string {
 
 func environmentTable(p model.Panel) *Table {
 	f := p.First
-	b, e, c := f.Broker, f.Env, f.Client
+	b, e, c := f.Broker, f.Machine, f.Client
 	delay := "none"
 	if b.EmulatedCommitDelayNs > 0 {
 		delay = time.Duration(b.EmulatedCommitDelayNs).String()
@@ -214,23 +220,14 @@ func environmentTable(p model.Panel) *Table {
 }
 
 func measurementTable(p model.Panel) *Table {
-	t := &Table{Caption: "Measurements (mean over repetitions; throughput ± standard deviation)",
+	t := &Table{Caption: "Measurements (repetitions merged: throughput mean ± standard deviation; commit latency from the merged histograms, with its sample count)",
 		Head: []string{"strategy", "interval", "reps", "throughput (records/s)", "of ceiling", "records/commit",
-			"commit p50 / p99 / p99.9 (µs)", "replay mean / max per crash", "loss max per crash", "off fit"}}
-	ceiling := 0.0
+			"commits (n)", "commit p50 / p99 / p99.9 (µs)", "wire p50 / p99 (µs)", "replay mean / max per crash", "loss max per crash", "crashes", "off fit"}}
 	for _, c := range p.Ceiling {
-		ceiling = max(ceiling, c.Throughput.Mean)
-		t.Rows = append(t.Rows, []string{c.Strategy, "never commits", fmt.Sprint(c.Throughput.N), rate(c.Throughput), "100%", "–", "–", crashCells(c)[0], crashCells(c)[1], "–"})
+		cc := crashCells(c)
+		t.Rows = append(t.Rows, []string{c.Strategy, "never commits", fmt.Sprint(c.Throughput.N), rate(c.Throughput), summary.Percent(c.OfCeiling), "–", "–", "–", "–", cc[0], cc[1], crashCount(c), "–"})
 	}
 	for _, pt := range p.Points {
-		share := "–"
-		if ceiling > 0 {
-			share = fmt.Sprintf("%.0f%%", 100*pt.Throughput.Mean/ceiling)
-		}
-		lat := "–"
-		if pt.CommitP50Us > 0 {
-			lat = fmt.Sprintf("%.0f / %.0f / %.0f", pt.CommitP50Us, pt.CommitP99Us, pt.CommitP999Us)
-		}
 		dev := "–"
 		if pt.Fitted {
 			dev = percent(pt.Deviation)
@@ -239,10 +236,52 @@ func measurementTable(p model.Panel) *Table {
 			}
 		}
 		cc := crashCells(pt)
-		t.Rows = append(t.Rows, []string{pt.Series, pt.Label, fmt.Sprint(pt.Throughput.N), rate(pt.Throughput), share,
-			records(pt.RecordsPerCommit), lat, cc[0], cc[1], dev})
+		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), fmt.Sprint(pt.Throughput.N), rate(pt.Throughput), summary.Percent(pt.OfCeiling),
+			records(pt.RecordsPerCommit), fmt.Sprint(pt.Commit.Count), latency(pt.Commit, summary.P50, summary.P99, summary.P999),
+			latency(pt.WireCommit, summary.P50, summary.P99), cc[0], cc[1], crashCount(pt), dev})
+	}
+	t.Notes = append(t.Notes, fmt.Sprintf("A tail percentile resting on too few samples shows its count instead (n=…): p99 needs %d, p99.9 %d.", summary.MinSamplesP99, summary.MinSamplesP999))
+	return t
+}
+
+// loadTable is what the commits cost the broker and the worker, per
+// throughput phase.
+func loadTable(p model.Panel) *Table {
+	t := &Table{Caption: "Load per throughput phase (mean over the repetitions that measured it)",
+		Head: []string{"strategy", "interval", "commits", "worker CPU (s)", "broker CPU (s)", "broker CPU per 1,000 commits (s)", "__consumer_offsets bytes per commit"}}
+	for _, pt := range append(append([]model.CurvePoint(nil), p.Ceiling...), p.Points...) {
+		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), fmt.Sprintf("%.0f", pt.Commits.Mean),
+			stat(pt.WorkerCPUSeconds, "%.2f"), stat(pt.BrokerCPUSeconds, "%.2f"), stat(pt.BrokerCPUPer1kCommits, "%.3f"), stat(pt.OffsetsBytesPerCommit, "%.0f")})
+	}
+	if p.Broker.Kind == "embedded" {
+		t.Notes = append(t.Notes, "The embedded broker shares the harness process and keeps no __consumer_offsets log: broker figures are not measured.")
 	}
 	return t
+}
+
+func stat(s summary.Stat, format string) string {
+	if s.N == 0 {
+		return "–"
+	}
+	return fmt.Sprintf(format, s.Mean)
+}
+
+func latency(l metrics.Latency, qs ...summary.Quantile) string {
+	if l.Count == 0 {
+		return "–"
+	}
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = summary.Micros(l, q)
+	}
+	return strings.Join(parts, " / ")
+}
+
+func crashCount(pt model.CurvePoint) string {
+	if pt.Crash == nil {
+		return "–"
+	}
+	return fmt.Sprint(pt.Crash.Kills)
 }
 
 // percent prints a signed share, without the "-0%" of tiny negatives.
@@ -253,7 +292,7 @@ func percent(v float64) string {
 	return fmt.Sprintf("%+.0f%%", 100*v)
 }
 
-func rate(s model.Stat) string {
+func rate(s summary.Stat) string {
 	if s.N > 1 {
 		return fmt.Sprintf("%s ± %s", plot.Human(s.Mean), plot.Human(s.SD))
 	}
@@ -268,18 +307,21 @@ func records(v float64) string {
 }
 
 // crashCells are the replay and loss cells, with the claimed bounds.
-func crashCells(pt model.Point) [2]string {
+func crashCells(pt model.CurvePoint) [2]string {
 	c := pt.Crash
 	if c == nil {
 		return [2]string{"not run", "not run"}
 	}
-	replay := fmt.Sprintf("%s / %s", plot.Human(c.ReplayMean), plot.Human(c.ReplayMax))
-	if c.ReplayBound != nil {
-		replay += " (bound " + plot.Human(*c.ReplayBound) + ")"
+	if c.Kills == 0 {
+		return [2]string{"no kill landed", "no kill landed"}
 	}
-	loss := plot.Human(c.LossMax)
+	replay := fmt.Sprintf("%s / %s", plot.Human(c.ReplayMean), plot.Human(float64(c.ReplayMax)))
+	if c.ReplayBound != nil {
+		replay += " (bound " + plot.Human(float64(*c.ReplayBound)) + ")"
+	}
+	loss := plot.Human(float64(c.LossMax))
 	if c.LossBound != nil {
-		loss += " (bound " + plot.Human(*c.LossBound) + ")"
+		loss += " (bound " + plot.Human(float64(*c.LossBound)) + ")"
 	}
 	return [2]string{replay, loss}
 }
@@ -309,7 +351,7 @@ func farOff(p model.Panel) []string {
 		if pt.FarOff() {
 			f := p.Fits[pt.Strategy]
 			out = append(out, fmt.Sprintf("%s at %s: measured %s records/s, the fit predicts %s (%+.0f%%)",
-				pt.Series, pt.Label, plot.Human(pt.Throughput.Mean), plot.Human(f.Throughput(pt.RecordsPerCommit)), 100*pt.Deviation))
+				pt.Series, pt.Label(), plot.Human(pt.Throughput.Mean), plot.Human(f.Throughput(pt.RecordsPerCommit)), 100*pt.Deviation))
 		}
 	}
 	return out
@@ -324,7 +366,7 @@ func claimTable(p model.Panel) *Table {
 		if c.Axis == model.AxisTime {
 			label = plot.Seconds
 		}
-		compared := c.Frequent.Label + " vs " + c.Batched.Label
+		compared := c.Frequent.Label() + " vs " + c.Batched.Label()
 		if !c.Exact {
 			compared += fmt.Sprintf(" (nearest measured to %s vs %s)", label(c.ClaimFrequent), label(c.ClaimBatched))
 		}
@@ -347,7 +389,7 @@ func planTable(recs []model.Recommendation, b model.Budget) *Table {
 	for _, r := range recs {
 		row := []string{r.Strategy, string(r.Axis), "none fits", "–", plot.Human(r.BudgetRecords), "–", "–", r.Note}
 		if pt := r.Point; pt != nil {
-			row[2] = pt.Label
+			row[2] = pt.Label()
 			row[3] = fmt.Sprintf("%s / %s", plot.Human(pt.ExpectedReplay()), plot.Human(pt.ExpectedMaxReplay()))
 			row[5] = plot.Human(pt.Throughput.Mean) + "/s"
 			if r.Consumers > 0 {
@@ -367,10 +409,10 @@ func planTable(recs []model.Recommendation, b model.Budget) *Table {
 
 func violations(p model.Panel) []string {
 	var out []string
-	for _, pt := range append(append([]model.Point(nil), p.Ceiling...), p.Points...) {
-		for _, r := range pt.Cell.Reps {
-			for _, v := range r.Violations {
-				out = append(out, fmt.Sprintf("%s repetition %d: %s", r.Key, r.Repetition, v))
+	for _, pt := range append(append([]model.CurvePoint(nil), p.Ceiling...), p.Points...) {
+		for _, r := range pt.Reps {
+			for _, b := range results.Check(r) {
+				out = append(out, fmt.Sprintf("%s repetition %d: %s", r.Key, r.Repetition, b.Detail))
 			}
 		}
 	}

@@ -2,8 +2,8 @@ package results
 
 import "sort"
 
-// Cell is every repetition of one point (same Key), in repetition order.
-type Cell struct {
+// CellReps is every repetition of one cell (same Key), in repetition order.
+type CellReps struct {
 	Key      string
 	Workload string
 	Strategy string
@@ -12,18 +12,18 @@ type Cell struct {
 
 // First is the cell's first repetition, which carries the settings shared
 // by all of them.
-func (c Cell) First() Result { return c.Reps[0] }
+func (c CellReps) First() Result { return c.Reps[0] }
 
-// Group gathers results into cells, in the order their keys first appear.
-func Group(rs []Result) []Cell {
+// ByCell gathers results into cells, in the order their keys first appear.
+func ByCell(rs []Result) []CellReps {
 	idx := map[string]int{}
-	var cells []Cell
+	var cells []CellReps
 	for _, r := range rs {
 		i, ok := idx[r.Key]
 		if !ok {
 			i = len(cells)
 			idx[r.Key] = i
-			cells = append(cells, Cell{Key: r.Key, Workload: r.Workload, Strategy: r.Strategy})
+			cells = append(cells, CellReps{Key: r.Key, Workload: r.Workload, Strategy: r.Strategy})
 		}
 		cells[i].Reps = append(cells[i].Reps, r)
 	}
@@ -34,7 +34,7 @@ func Group(rs []Result) []Cell {
 }
 
 // Values applies f to every repetition.
-func (c Cell) Values(f func(Result) float64) []float64 {
+func (c CellReps) Values(f func(Result) float64) []float64 {
 	out := make([]float64, len(c.Reps))
 	for i, r := range c.Reps {
 		out[i] = f(r)

@@ -5,13 +5,16 @@
 package results
 
 import (
-	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
 )
 
-// SchemaVersion is bumped when a field changes meaning.
-const SchemaVersion = 1
+// SchemaVersion is bumped when a field changes meaning. Version 2 records
+// the interval as one object, the machine as "machine", warm-up and the
+// broker's start-up time as settings apart from the measurements.
+const SchemaVersion = 2
 
 // Result is one point's measurement. Every figure carries its unit in its
 // name; times are wall-clock on the machine that ran it.
@@ -20,23 +23,25 @@ type Result struct {
 	RunID         string `json:"run_id"`
 	// Key identifies the cell (workload/strategy/interval) across
 	// repetitions; Repetition counts from 1.
-	Key        string `json:"key"`
-	Workload   string `json:"workload"`
-	Strategy   string `json:"strategy"`
-	Guarantee  string `json:"guarantee"`
-	Repetition int    `json:"repetition"`
-	// IntervalKind is count, time, hybrid, or empty for none.
-	IntervalKind       string  `json:"interval_kind"`
-	CommitEveryRecords int64   `json:"commit_every_records"`
-	CommitEveryMs      float64 `json:"commit_every_ms"`
+	Key        string             `json:"key"`
+	Workload   string             `json:"workload"`
+	Strategy   string             `json:"strategy"`
+	Guarantee  strategy.Guarantee `json:"guarantee"`
+	Repetition int                `json:"repetition"`
+	// Interval is the commit interval (zero for strategies that never
+	// commit); its String is the one label every printer shows.
+	Interval spec.Interval `json:"interval"`
 
 	Topic      spec.Topic      `json:"topic"`
 	Processing spec.Processing `json:"processing"`
 	Client     spec.Client     `json:"client"`
 	Crashes    spec.Crashes    `json:"crash_plan"`
 
-	Broker broker.Description `json:"broker"`
-	Env    Env                `json:"env"`
+	// WarmupRecords are processed before the throughput window opens.
+	WarmupRecords int64 `json:"warmup_records"`
+
+	Broker  cluster.Description `json:"broker"`
+	Machine Machine             `json:"machine"`
 	// EffectsIn says where the ledger counted effects: "ledger" (the
 	// effect is the processing), "db" (result rows in the sink) or "topic"
 	// (the output topic, read committed). Elsewhere than the ledger,
@@ -51,13 +56,13 @@ type Result struct {
 
 	Throughput Throughput `json:"throughput"`
 	Crash      *Crash     `json:"crash,omitempty"`
-	// Violations lists every breach of the strategy's claim that the
-	// ledger found (loss under at-least-once, replay above its bound, …).
+	// Violations lists, for people, every breach of the strategy's claim
+	// that Check found when the point was recorded. Programs call Check.
 	Violations []string `json:"violations"`
 }
 
-// Env is the machine and software that produced a result.
-type Env struct {
+// Machine is the machine and software that produced a result.
+type Machine struct {
 	Commitbench string `json:"commitbench_version"`
 	GoVersion   string `json:"go_version"`
 	FranzGo     string `json:"franz_go_version"`
@@ -69,7 +74,6 @@ type Env struct {
 // Throughput is the crash-free phase: one worker consumes the whole topic.
 type Throughput struct {
 	Records         int64   `json:"records"`
-	WarmupRecords   int64   `json:"warmup_records"`
 	MeasuredRecords int64   `json:"measured_records"`
 	MeasuredSeconds float64 `json:"measured_s"`
 	RecordsPerSec   float64 `json:"records_per_s"`

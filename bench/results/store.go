@@ -99,14 +99,22 @@ func Read(path string) ([]Result, error) {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
+		// The version first: another schema's fields are not errors of
+		// their own, and the user needs to hear which version it is.
+		var v struct {
+			SchemaVersion int `json:"schema_version"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			return nil, fmt.Errorf("%s:%d: not a commitbench result: %w", path, line, err)
+		}
+		if v.SchemaVersion != SchemaVersion {
+			return nil, fmt.Errorf("%s:%d: schema_version %d, this commitbench reads %d: re-run the workload, or read it with the commitbench that wrote it", path, line, v.SchemaVersion, SchemaVersion)
+		}
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
 		dec.DisallowUnknownFields()
 		var r Result
 		if err := dec.Decode(&r); err != nil {
 			return nil, fmt.Errorf("%s:%d: not a commitbench result: %w", path, line, err)
-		}
-		if r.SchemaVersion != SchemaVersion {
-			return nil, fmt.Errorf("%s:%d: schema_version %d, this commitbench reads %d", path, line, r.SchemaVersion, SchemaVersion)
 		}
 		out = append(out, r)
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/buildinfo"
+	"github.com/commitbench/commitbench/bench/cluster"
+	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
@@ -61,11 +63,11 @@ type Runner struct {
 	log     io.Writer
 	stall   time.Duration
 
-	topic string
-	end   map[int32]int64
-	env   results.Env
-	tmp   string // holds the phases' ledger files
-	conn  broker.Conn
+	topic   string
+	end     map[int32]int64
+	machine results.Machine
+	tmp     string // holds the phases' ledger files
+	conn    cluster.Conn
 	// adm serves every administrative request of the run (topics, load
 	// readings), one client rather than one per request.
 	adm   *kadm.Client
@@ -84,7 +86,7 @@ func New(w *spec.Workload, b broker.Broker, runID string, opts ...Option) *Runne
 		stall:   60 * time.Second,
 		topic:   w.Broker.TopicPrefix + runID,
 		conn:    broker.ConnOf(b),
-		env: results.Env{
+		machine: results.Machine{
 			Commitbench: buildinfo.Commitbench(),
 			GoVersion:   buildinfo.Go(),
 			FranzGo:     buildinfo.Module("github.com/twmb/franz-go"),
@@ -158,7 +160,7 @@ func (r *Runner) checkSink(ctx context.Context) error {
 func (r *Runner) Topic() string { return r.topic }
 
 // Conn is how the runner's clients reach the broker.
-func (r *Runner) Conn() broker.Conn { return r.conn }
+func (r *Runner) Conn() cluster.Conn { return r.conn }
 
 // Close deletes the source topic (unless the workload keeps topics) and
 // the ledger files.
@@ -177,93 +179,52 @@ func (r *Runner) Close(ctx context.Context) error {
 }
 
 // Point measures one point: the throughput phase, then (if the workload
-// plans crashes) the crash phase.
+// plans crashes) the crash phase, and checks the strategy's claim.
 func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error) {
-	info, err := strategy.Lookup(p.Strategy)
+	strat, err := consume.For(p.Strategy)
 	if err != nil {
 		return results.Result{}, err
 	}
 	res := results.Result{
-		SchemaVersion:      results.SchemaVersion,
-		RunID:              r.runID,
-		Key:                p.Key,
-		Workload:           r.w.Name,
-		Strategy:           p.Strategy,
-		Guarantee:          string(info.Guarantee),
-		Repetition:         p.Repetition,
-		IntervalKind:       p.Interval.Kind(),
-		CommitEveryRecords: p.Interval.Records,
-		CommitEveryMs:      float64(p.Interval.Every.D()) / float64(time.Millisecond),
-		Topic:              r.w.Topic,
-		Processing:         r.w.Processing,
-		Client:             r.w.Client,
-		Crashes:            r.w.Crashes,
-		Broker:             r.b.Describe(),
-		Env:                r.env,
-		EffectsIn:          info.Effects,
-		StartedAt:          time.Now().UTC().Format(time.RFC3339Nano),
-		Violations:         []string{},
+		SchemaVersion: results.SchemaVersion,
+		RunID:         r.runID,
+		Key:           p.Key,
+		Workload:      r.w.Name,
+		Strategy:      p.Strategy,
+		Guarantee:     strat.Guarantee,
+		Repetition:    p.Repetition,
+		Interval:      p.Interval,
+		Topic:         r.w.Topic,
+		Processing:    r.w.Processing,
+		Client:        r.w.Client,
+		Crashes:       r.w.Crashes,
+		WarmupRecords: r.w.WarmupRecords,
+		Broker:        r.b.Describe(),
+		Machine:       r.machine,
+		EffectsIn:     strat.Effects,
+		StartedAt:     time.Now().UTC().Format(time.RFC3339Nano),
+		Violations:    []string{},
 	}
-	if info.Effects == strategy.EffectsDB {
+	if strat.Effects == strategy.EffectsDB {
 		res.Sink = r.w.Sink.Kind
 	}
-	tp, busy, err := r.throughput(ctx, p)
+	tp, busy, err := r.throughput(ctx, p, strat)
 	if err != nil {
 		return res, fmt.Errorf("%s rep %d, throughput phase: %w", p.Key, p.Repetition, err)
 	}
 	res.Throughput = tp
-	if tp.Lost > 0 {
-		res.Violations = append(res.Violations, fmt.Sprintf("crash-free run lost %d records", tp.Lost))
-	}
-	if tp.Duplicates > 0 {
-		res.Violations = append(res.Violations, fmt.Sprintf("crash-free run applied %d duplicate effects", tp.Duplicates))
-	}
-	if tp.Relay != nil && (tp.Relay.Missing > 0 || tp.Relay.Duplicates > 0) {
-		res.Violations = append(res.Violations, fmt.Sprintf("crash-free run: the relay missed %d and repeated %d events", tp.Relay.Missing, tp.Relay.Duplicates))
-	}
 	if r.w.Crashes.PerPoint > 0 {
-		c, err := r.crashes(ctx, p, busy)
+		c, err := r.crashes(ctx, p, strat, busy)
 		if err != nil {
 			return res, fmt.Errorf("%s rep %d, crash phase: %w", p.Key, p.Repetition, err)
 		}
 		res.Crash = c
-		res.Violations = append(res.Violations, check(info, p.Interval.Records, c)...)
+	}
+	for _, b := range results.Check(res) {
+		res.Violations = append(res.Violations, b.Detail)
 	}
 	res.FinishedAt = time.Now().UTC().Format(time.RFC3339Nano)
 	return res, nil
-}
-
-// check compares a crash phase with the strategy's claim.
-func check(info strategy.Info, records int64, c *results.Crash) []string {
-	var v []string
-	if info.Guarantee == strategy.AtLeastOnce || info.Guarantee == strategy.ExactlyOnce {
-		if c.Lost > 0 {
-			v = append(v, fmt.Sprintf("%s claims %s but lost %d records", info.Name, info.Guarantee, c.Lost))
-		}
-	}
-	if info.Guarantee == strategy.AtMostOnce || info.Guarantee == strategy.ExactlyOnce {
-		if c.Duplicates > 0 {
-			v = append(v, fmt.Sprintf("%s claims %s but applied %d duplicate effects", info.Name, info.Guarantee, c.Duplicates))
-		}
-	}
-	if c.ReplayBound != nil {
-		for i, n := range c.ReplayPerCrash {
-			if n > *c.ReplayBound {
-				v = append(v, fmt.Sprintf("crash %d replayed %d records, above the bound of %d", i+1, n, *c.ReplayBound))
-			}
-		}
-	}
-	if c.Relay != nil && c.Relay.Missing > 0 {
-		v = append(v, fmt.Sprintf("the outbox relay never published %d events", c.Relay.Missing))
-	}
-	if c.LossBound != nil {
-		for i, n := range c.LostPerCrash {
-			if n > *c.LossBound {
-				v = append(v, fmt.Sprintf("crash %d lost %d records, above the bound of %d", i+1, n, *c.LossBound))
-			}
-		}
-	}
-	return v
 }
 
 // workerConfig is the configuration of the worker processes of a phase.

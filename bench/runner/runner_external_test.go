@@ -11,6 +11,7 @@ import (
 
 	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/broker/brokertest"
+	"github.com/commitbench/commitbench/bench/cluster"
 )
 
 // An external cluster behind TLS and SCRAM: workers reach it with the same
@@ -20,10 +21,10 @@ func TestExternalSecuredCluster(t *testing.T) {
 	const secret = "pa55-word-never-logged"
 	f := brokertest.StartSecuredFake(t, "bench", secret)
 	t.Setenv("CB_TEST_KAFKA_PASSWORD", secret)
-	conn := broker.Conn{
+	conn := cluster.Conn{
 		Bootstrap: f.Cluster.ListenAddrs(),
-		TLS:       &broker.TLS{CAFile: f.CAFile},
-		SASL:      &broker.SASL{Mechanism: "SCRAM-SHA-256", Username: "bench", PasswordEnv: "CB_TEST_KAFKA_PASSWORD"},
+		TLS:       &cluster.TLS{CAFile: f.CAFile},
+		SASL:      &cluster.SASL{Mechanism: "SCRAM-SHA-256", Username: "bench", PasswordEnv: "CB_TEST_KAFKA_PASSWORD"},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -11,14 +11,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/cluster"
+	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/spec"
-	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/worker"
 )
 
 // newClient builds a harness client that reaches the broker.
-func newClient(conn broker.Conn, id string, opts ...kgo.Opt) (*kgo.Client, error) {
-	base, err := conn.Opts()
+func newClient(conn cluster.Conn, id string, opts ...kgo.Opt) (*kgo.Client, error) {
+	base, err := broker.ClientOpts(conn)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +32,7 @@ func newClient(conn broker.Conn, id string, opts ...kgo.Opt) (*kgo.Client, error
 
 // ping checks that the broker answers metadata within the timeout, so an
 // unreachable broker is one clear error instead of a hung worker.
-func ping(ctx context.Context, adm *kadm.Client, conn broker.Conn, timeout time.Duration) error {
+func ping(ctx context.Context, adm *kadm.Client, conn cluster.Conn, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := adm.BrokerMetadata(ctx); err != nil {
@@ -42,7 +43,7 @@ func ping(ctx context.Context, adm *kadm.Client, conn broker.Conn, timeout time.
 
 // seed creates the source topic (calling created once it exists) and fills
 // it with the workload's records. It returns each partition's end offset.
-func seed(ctx context.Context, conn broker.Conn, topic string, w *spec.Workload, created func()) (map[int32]int64, error) {
+func seed(ctx context.Context, conn cluster.Conn, topic string, w *spec.Workload, created func()) (map[int32]int64, error) {
 	c := w.Client
 	opts := []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
@@ -134,7 +135,7 @@ func createTopic(ctx context.Context, adm *kadm.Client, topic string, partitions
 // Every partition ends with the strategy's end marker, written in its last
 // committed transaction; the read stops when all have been seen, or fails
 // when nothing arrives for stall.
-func readCommitted(ctx context.Context, conn broker.Conn, topic string, end map[int32]int64, stall time.Duration, f func(int32, int64) error) error {
+func readCommitted(ctx context.Context, conn cluster.Conn, topic string, end map[int32]int64, stall time.Duration, f func(int32, int64) error) error {
 	parts := map[int32]kgo.Offset{}
 	for p := range end {
 		parts[p] = kgo.NewOffset().AtStart()
@@ -165,11 +166,11 @@ func readCommitted(ctx context.Context, conn broker.Conn, topic string, end map[
 			return ferr
 		}
 		for _, r := range fs.Records() {
-			if bytes.Equal(r.Key, strategy.EndMarker) {
+			if bytes.Equal(r.Key, consume.EndMarker) {
 				done[r.Partition] = true
 				continue
 			}
-			p, o, err := strategy.DecodeSource(r.Key)
+			p, o, err := consume.DecodeSource(r.Key)
 			if err != nil {
 				return fmt.Errorf("reading %s[%d]@%d: %w", topic, r.Partition, r.Offset, err)
 			}

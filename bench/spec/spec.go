@@ -14,9 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/commitbench/commitbench/bench/cluster"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/commitbench/commitbench/bench/broker"
 )
 
 // Workload is one workload file: a topic shape, a processing cost, the
@@ -69,9 +68,9 @@ type Broker struct {
 	// Bootstrap, TLS and SASL reach an external cluster. SASL names where
 	// its password is (an environment variable or a file), never the
 	// password itself.
-	Bootstrap []string     `yaml:"bootstrap" json:"bootstrap,omitempty"`
-	TLS       *broker.TLS  `yaml:"tls" json:"tls,omitempty"`
-	SASL      *broker.SASL `yaml:"sasl" json:"sasl,omitempty"`
+	Bootstrap []string      `yaml:"bootstrap" json:"bootstrap,omitempty"`
+	TLS       *cluster.TLS  `yaml:"tls" json:"tls,omitempty"`
+	SASL      *cluster.SASL `yaml:"sasl" json:"sasl,omitempty"`
 	// Nodes is the local broker's node count: 1, or 3 with the offsets and
 	// transaction topics replicated three times (0: 1, or
 	// $COMMITBENCH_KAFKA_NODES).
@@ -80,6 +79,11 @@ type Broker struct {
 	TopicPrefix string `yaml:"topic_prefix" json:"topic_prefix"`
 	// KeepTopics leaves the run's topics in place afterwards.
 	KeepTopics bool `yaml:"keep_topics" json:"keep_topics"`
+}
+
+// Conn is how clients reach the external cluster the workload names.
+func (b Broker) Conn() cluster.Conn {
+	return cluster.Conn{Bootstrap: b.Bootstrap, TLS: b.TLS, SASL: b.SASL}
 }
 
 // Topic is the source topic's shape.
@@ -100,11 +104,6 @@ type Processing struct {
 	CPUMicros float64 `yaml:"cpu_us" json:"cpu_us"`
 	// SleepMicros sleeps this many microseconds per record (I/O-like cost).
 	SleepMicros float64 `yaml:"sleep_us" json:"sleep_us"`
-}
-
-// PerRecord is the total processing cost of one record.
-func (p Processing) PerRecord() time.Duration {
-	return time.Duration((p.CPUMicros + p.SleepMicros) * float64(time.Microsecond))
 }
 
 // Interval is when a strategy commits: every Records records, every Every
@@ -129,7 +128,9 @@ func (i Interval) Kind() string {
 	return ""
 }
 
-// String is a short label: "100rec", "5s", "100rec|5s", or "-".
+// String is the interval's one label, as workloads write it and every
+// table, figure and report shows it: "100rec", "5s", "100rec|5s", or "-"
+// for no interval.
 func (i Interval) String() string {
 	switch i.Kind() {
 	case "hybrid":

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/strategy"
 )
 
@@ -173,8 +173,8 @@ func (b Broker) validate() error {
 		return bad("broker.commit_delay", "only the embedded broker can delay commits", "remove it for an external cluster")
 	}
 	if s := b.SASL; s != nil {
-		if !slices.Contains(broker.Mechanisms, strings.ToUpper(s.Mechanism)) {
-			return bad("broker.sasl.mechanism", fmt.Sprintf("unknown mechanism %q", s.Mechanism), "use one of: "+strings.Join(broker.Mechanisms, ", "))
+		if !slices.Contains(cluster.Mechanisms, strings.ToUpper(s.Mechanism)) {
+			return bad("broker.sasl.mechanism", fmt.Sprintf("unknown mechanism %q", s.Mechanism), "use one of: "+strings.Join(cluster.Mechanisms, ", "))
 		}
 		if s.Username == "" {
 			return bad("broker.sasl.username", "missing", "set the SASL user")

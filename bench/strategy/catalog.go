@@ -1,6 +1,9 @@
-// Package strategy holds the ways a worker consumes and commits offsets: the
-// catalog of strategies with the guarantee each claims and the bounds the
-// ledger checks, and the consume loops that implement them.
+// Package strategy is the catalog of offset-commit strategies: each one's
+// name, the delivery guarantee it claims, the commit intervals it accepts,
+// where its effects land, and the replay and loss bounds the ledger holds
+// it to. It is ground-floor vocabulary and links no Kafka client: the
+// consume loops that implement the strategies live in package consume,
+// which looks each catalog entry up by name.
 package strategy
 
 import (
@@ -15,20 +18,30 @@ type Guarantee string
 
 // The guarantees a strategy can claim.
 const (
-	// NoGuarantee: the strategy makes no promise (the no-commit ceiling).
-	NoGuarantee Guarantee = "none"
-	// AtMostOnce: no effect applies twice; a crash may lose records.
-	AtMostOnce Guarantee = "at-most-once"
-	// AtLeastOnce: no record is lost; a crash replays a bounded window.
-	AtLeastOnce Guarantee = "at-least-once"
-	// ExactlyOnce: every effect lands once, crashes included.
-	ExactlyOnce Guarantee = "exactly-once"
+	// GuaranteeNone: the strategy makes no promise (the no-commit ceiling).
+	GuaranteeNone Guarantee = "none"
+	// GuaranteeAtMostOnce: no effect applies twice; a crash may lose records.
+	GuaranteeAtMostOnce Guarantee = "at-most-once"
+	// GuaranteeAtLeastOnce: no record is lost; a crash replays a bounded window.
+	GuaranteeAtLeastOnce Guarantee = "at-least-once"
+	// GuaranteeExactlyOnce: every effect lands once, crashes included.
+	GuaranteeExactlyOnce Guarantee = "exactly-once"
 )
+
+// NoLoss reports whether the guarantee forbids losing a record.
+func (g Guarantee) NoLoss() bool {
+	return g == GuaranteeAtLeastOnce || g == GuaranteeExactlyOnce
+}
+
+// NoDuplicates reports whether the guarantee forbids an effect landing twice.
+func (g Guarantee) NoDuplicates() bool {
+	return g == GuaranteeAtMostOnce || g == GuaranteeExactlyOnce
+}
 
 // Names of the strategies.
 const (
 	None              = "none"
-	AtMostOnceName    = "at-most-once"
+	AtMostOnce        = "at-most-once"
 	AtLeastOnceSync   = "at-least-once-sync"
 	AtLeastOnceAsync  = "at-least-once-async"
 	Autocommit        = "autocommit"
@@ -37,8 +50,8 @@ const (
 	Idempotent        = "idempotent"
 	Transactional     = "transactional"
 	Outbox            = "outbox"
-	brokenAtLeastOnce = "broken-commit-ahead" // test-only: see Info.Hidden
-	brokenExactlyOnce = "broken-eos-db"       // test-only: see Info.Hidden
+	BrokenCommitAhead = "broken-commit-ahead" // test-only: see Info.Hidden
+	BrokenEOSDB       = "broken-eos-db"       // test-only: see Info.Hidden
 )
 
 // Where a strategy's effects land, which is where the ledger reads them.
@@ -49,6 +62,23 @@ const (
 	EffectsDB = "db"
 	// EffectsTopic: effects are records in an output topic, read committed.
 	EffectsTopic = "topic"
+)
+
+// Replay says how much one crash may replay under a strategy's claim.
+type Replay int
+
+// The replay rules.
+const (
+	// ReplayUnbounded: no count bound (the ceiling, autocommit, async
+	// commits whose window grows by what is processed while one is in
+	// flight).
+	ReplayUnbounded Replay = iota
+	// ReplayWithinInterval: at most the records processed since the last
+	// commit, so at most the count interval (for the exactly-once
+	// strategies, the replay their sink absorbs).
+	ReplayWithinInterval
+	// ReplayNever: offsets are committed before processing.
+	ReplayNever
 )
 
 // Info describes one strategy: what it claims and which commit intervals it
@@ -64,6 +94,8 @@ type Info struct {
 	// elapsed time, or both (whichever comes first). A strategy with neither
 	// never commits and takes no interval.
 	Count, Time bool
+	// Replay is the replay bound the ledger holds the strategy to.
+	Replay Replay
 	// Effects is where the strategy's effects land: EffectsLedger,
 	// EffectsDB or EffectsTopic. Elsewhere than the ledger, the shared
 	// ledger still counts processing, so replays absorbed are measured.
@@ -83,8 +115,8 @@ type Info struct {
 func (i Info) TakesInterval() bool { return i.Count || i.Time }
 
 // Accepts reports whether the strategy can commit on the given interval
-// (records > 0 means a count trigger, every > 0 a time trigger). It returns a
-// reason when it cannot.
+// (records > 0 means a count trigger, everyNanos > 0 a time trigger). It
+// returns a reason when it cannot.
 func (i Info) Accepts(records int64, everyNanos int64) (bool, string) {
 	switch {
 	case !i.TakesInterval():
@@ -112,58 +144,54 @@ func (i Info) ReplayBound(records int64) (int64, bool) {
 	if records <= 0 {
 		return 0, false
 	}
-	switch i.Name {
-	case AtLeastOnceSync, Idempotent, ExactlyOnceDB, Transactional, Outbox:
-		// At most records processed since the last commit (the batch
-		// whose commit was in flight when the kill landed). For the
-		// exactly-once strategies this bounds the replay they absorb.
+	switch i.Replay {
+	case ReplayWithinInterval:
 		return records, true
-	// at-least-once-async has no count bound: while one commit is in
-	// flight, further triggers are coalesced into the next commit, so the
-	// window grows by what is processed during a commit round trip.
-	case AtMostOnceName:
+	case ReplayNever:
 		return 0, true
 	}
 	return 0, false
 }
 
-// LossBound is the most records one crash may lose under the strategy's claim,
-// and whether the strategy bounds loss at all.
+// LossBound is the most records one crash may lose under the strategy's
+// claim, and whether the strategy bounds loss at all.
 func (i Info) LossBound(records int64) (int64, bool) {
-	switch i.Guarantee {
-	case AtLeastOnce, ExactlyOnce:
+	switch {
+	case i.Guarantee.NoLoss():
 		return 0, true
-	case AtMostOnce:
-		if records > 0 {
-			return records, true
-		}
+	case i.Guarantee == GuaranteeAtMostOnce && records > 0:
+		return records, true
 	}
 	return 0, false
 }
 
 var catalog = []Info{
-	{Name: None, Guarantee: NoGuarantee, Summary: "never commits: the throughput ceiling"},
-	{Name: AtMostOnceName, Guarantee: AtMostOnce, Count: true,
+	{Name: None, Guarantee: GuaranteeNone, Summary: "never commits: the throughput ceiling"},
+	{Name: AtMostOnce, Guarantee: GuaranteeAtMostOnce, Count: true, Replay: ReplayNever,
 		Summary: "commits the next window of records, then processes them"},
-	{Name: AtLeastOnceSync, Guarantee: AtLeastOnce, Count: true, Time: true,
+	{Name: AtLeastOnceSync, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Summary: "processes, then commits and waits for the broker"},
-	{Name: AtLeastOnceAsync, Guarantee: AtLeastOnce, Count: true, Time: true,
+	{Name: AtLeastOnceAsync, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true,
 		Summary: "processes, then commits without waiting; at most one commit in flight"},
-	{Name: Autocommit, Guarantee: AtLeastOnce, Time: true,
+	{Name: Autocommit, Guarantee: GuaranteeAtLeastOnce, Time: true,
 		Summary: "kgo autocommit on a timer: commits what earlier polls returned"},
-	{Name: AutocommitMarks, Guarantee: AtLeastOnce, Time: true,
+	{Name: AutocommitMarks, Guarantee: GuaranteeAtLeastOnce, Time: true,
 		Summary: "kgo autocommit on a timer, of records marked after processing"},
-	{Name: ExactlyOnceDB, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB, OffsetsInSink: true,
+	{Name: ExactlyOnceDB, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+		Effects: EffectsDB, OffsetsInSink: true,
 		Summary: "one database transaction writes a batch's results and the next offsets; resumes from the database"},
-	{Name: Idempotent, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB,
+	{Name: Idempotent, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+		Effects: EffectsDB,
 		Summary: "at-least-once commits, results upserted by source record: replays happen, effects land once"},
-	{Name: Transactional, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsTopic,
+	{Name: Transactional, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+		Effects: EffectsTopic,
 		Summary: "Kafka transactions: consume, produce to an output topic and commit offsets in one transaction"},
-	{Name: Outbox, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB, OffsetsInSink: true, Relay: true,
+	{Name: Outbox, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+		Effects: EffectsDB, OffsetsInSink: true, Relay: true,
 		Summary: "the transaction writes results, outbox rows and offsets; a relay publishes the outbox to a topic"},
-	{Name: brokenAtLeastOnce, Guarantee: AtLeastOnce, Count: true, Hidden: true,
+	{Name: BrokenCommitAhead, Guarantee: GuaranteeAtLeastOnce, Count: true, Hidden: true,
 		Summary: "commits before processing yet claims at-least-once: the ledger must catch it losing records"},
-	{Name: brokenExactlyOnce, Guarantee: ExactlyOnce, Count: true, Time: true, Effects: EffectsDB, Hidden: true,
+	{Name: BrokenEOSDB, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Effects: EffectsDB, Hidden: true,
 		Summary: "commits polled offsets to Kafka outside the database transaction: the ledger must catch it losing records"},
 }
 
@@ -193,13 +221,13 @@ func Names() []string {
 	return out
 }
 
-// All returns the user-visible catalog in its natural order (ceiling first).
-func All() []Info {
-	var out []Info
+// Each calls f with every catalog entry, hidden ones included, so the
+// registry of consume loops can be checked against the catalog.
+func Each(f func(Info)) {
 	for _, i := range catalog {
-		if !i.Hidden {
-			out = append(out, i)
+		if i.Effects == "" {
+			i.Effects = EffectsLedger
 		}
+		f(i)
 	}
-	return out
 }

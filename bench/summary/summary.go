@@ -1,166 +1,238 @@
-// Package summary condenses a run's results into one row per cell
-// (strategy × interval) — means with their spread over repetitions, merged
-// latency histograms, crash figures — and prints them as the table that
-// ends `commitbench run`.
+// Package summary is the one cell summary: a cell's repetitions merged
+// once — throughput mean ± sd, latency HdrHistograms merged (never
+// percentiles averaged), crash figures over every crash, broker load, with
+// the sample count beside each figure — for the table, the CSV, the plots,
+// the report and the gate alike.
 package summary
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"strings"
-	"text/tabwriter"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
 )
 
-// Row is one cell's summary.
-type Row struct {
-	Workload, Strategy, Interval string
-	Reps                         int
-	// RecordsPerSec is the mean over repetitions; RecordsPerSecSD its
-	// sample standard deviation (0 with one repetition).
-	RecordsPerSec, RecordsPerSecSD float64
-	// OfCeiling is RecordsPerSec over the workload's `none` mean, or NaN.
+// Stat summarises one figure over repetitions.
+type Stat struct {
+	// Mean, Min and Max of the values; SD is the sample standard deviation
+	// (0 with fewer than two).
+	Mean, SD, Min, Max float64
+	// N is how many values there were.
+	N int
+}
+
+// NewStat summarises v.
+func NewStat(v []float64) Stat {
+	if len(v) == 0 {
+		return Stat{Mean: math.NaN(), SD: math.NaN(), Min: math.NaN(), Max: math.NaN()}
+	}
+	s := Stat{Mean: metrics.Mean(v), SD: metrics.StdDev(v), Min: v[0], Max: v[0], N: len(v)}
+	for _, x := range v {
+		s.Min, s.Max = min(s.Min, x), max(s.Max, x)
+	}
+	return s
+}
+
+// Cell is one cell of a sweep — a strategy at one interval on one workload
+// and broker — summarised over its repetitions.
+type Cell struct {
+	Key, Workload, Strategy string
+	Guarantee               strategy.Guarantee
+	Interval                spec.Interval
+	Broker                  cluster.Description
+	// Reps are the repetitions, in order; Reps[0] carries the settings.
+	Reps []results.Result
+
+	// Throughput is records/s over the repetitions' steady windows.
+	Throughput Stat
+	// OfCeiling is Throughput.Mean over the mean of the `none` cell of the
+	// same workload and broker; NaN without one.
 	OfCeiling float64
-	Commits   float64 // mean per repetition
-	// Commit is the commit-call latency over all repetitions' histograms.
-	Commit metrics.Latency
-	// Crash figures over all repetitions (Kills 0 when no crash phase ran).
-	Kills               int
-	ReplayMean          float64
-	ReplayMax           int64
-	Lost                int64
-	Duplicates          int64 // effects that landed twice
-	RecoveryMeanMs      float64
-	Violations          int
-	Broker              string
-	EmulatedCommitDelay float64 // ms
+	// Commits is the commits made per repetition.
+	Commits Stat
+	// RecordsPerCommit is the model's N: records consumed per commit made,
+	// averaged over repetitions (see RecordsPerCommit).
+	RecordsPerCommit float64
+	// Commit is the commit call's latency and WireCommit the commit
+	// request's on the wire, every repetition's histogram merged.
+	Commit, WireCommit metrics.Latency
+	// WorkerCPUSeconds is the worker's CPU time per throughput phase.
+	WorkerCPUSeconds Stat
+	// BrokerCPUPer1kCommits and OffsetsBytesPerCommit are the broker's
+	// cost of commits, over the repetitions that measured it (N = 0 where
+	// the broker cannot tell or no commit was made).
+	BrokerCPUSeconds, BrokerCPUPer1kCommits, OffsetsBytesPerCommit Stat
+	// Crash is the crash phase over every repetition; nil without one.
+	Crash *Crashes
+	// Breaches is how many breaches of the strategy's claim results.Check
+	// finds over the repetitions.
+	Breaches int
 }
 
-// Rows summarises results cell by cell, in the order cells first appear.
-func Rows(rs []results.Result) ([]Row, error) {
-	cells := results.Group(rs)
+// Label is the interval's label ("100rec", "5s", "100rec|5s", "-").
+func (c Cell) Label() string { return c.Interval.String() }
+
+// Crashes is the crash phase of a cell, over every crash of every
+// repetition.
+type Crashes struct {
+	// Kills is how many SIGKILLs landed: the sample count of every
+	// per-crash figure below.
+	Kills int
+	// Replay and Loss are per crash, in records.
+	ReplayMean, LossMean float64
+	ReplayMax, LossMax   int64
+	// Lost and Duplicates are totals over every crash.
+	Lost, Duplicates int64
+	// RecoveryMeanMs is over RecoveryN recoveries (a last kill may have no
+	// replacement that processed anything).
+	RecoveryMeanMs float64
+	RecoveryN      int
+	// ReplayBound and LossBound are the bounds the strategy claims, nil
+	// where it claims none.
+	ReplayBound, LossBound *int64
+}
+
+// Cells summarises results cell by cell, in the order cells first appear.
+func Cells(rs []results.Result) ([]Cell, error) {
+	groups := results.ByCell(rs)
+	cells := make([]Cell, 0, len(groups))
 	ceiling := map[string]float64{}
-	for _, c := range cells {
-		if c.Strategy == "none" {
-			ceiling[c.Workload] = metrics.Mean(c.Values(func(r results.Result) float64 { return r.Throughput.RecordsPerSec }))
+	for _, g := range groups {
+		c, err := summarise(g)
+		if err != nil {
+			return nil, err
+		}
+		if c.Strategy == strategy.None {
+			ceiling[panelKey(c)] = c.Throughput.Mean
+		}
+		cells = append(cells, c)
+	}
+	for i := range cells {
+		cells[i].OfCeiling = math.NaN()
+		if ce, ok := ceiling[panelKey(cells[i])]; ok && ce > 0 {
+			cells[i].OfCeiling = cells[i].Throughput.Mean / ce
 		}
 	}
-	var rows []Row
-	for _, c := range cells {
-		f := c.First()
-		tput := c.Values(func(r results.Result) float64 { return r.Throughput.RecordsPerSec })
-		row := Row{
-			Workload: c.Workload, Strategy: c.Strategy, Interval: intervalLabel(f),
-			Reps:          len(c.Reps),
-			RecordsPerSec: metrics.Mean(tput), RecordsPerSecSD: metrics.StdDev(tput),
-			OfCeiling:           math.NaN(),
-			Commits:             metrics.Mean(c.Values(func(r results.Result) float64 { return float64(r.Throughput.Commits) })),
-			Broker:              f.Broker.Kind,
-			EmulatedCommitDelay: float64(f.Broker.EmulatedCommitDelayNs) / 1e6,
+	return cells, nil
+}
+
+// panelKey groups the cells that share a ceiling: one workload on one
+// broker.
+func panelKey(c Cell) string { return c.Workload + "\x00" + c.Broker.Label() }
+
+func summarise(g results.CellReps) (Cell, error) {
+	f := g.First()
+	c := Cell{
+		Key: g.Key, Workload: f.Workload, Strategy: f.Strategy, Guarantee: f.Guarantee,
+		Interval: f.Interval, Broker: f.Broker, Reps: g.Reps,
+		Throughput:       NewStat(g.Values(func(r results.Result) float64 { return r.Throughput.RecordsPerSec })),
+		Commits:          NewStat(g.Values(func(r results.Result) float64 { return float64(r.Throughput.Commits) })),
+		RecordsPerCommit: metrics.Mean(g.Values(RecordsPerCommit)),
+		WorkerCPUSeconds: NewStat(g.Values(func(r results.Result) float64 { return r.Throughput.WorkerCPUSeconds })),
+	}
+	call, wire := metrics.NewHistogram(), metrics.NewHistogram()
+	var brokerCPU, cpuPerK, bytesPer []float64
+	for _, r := range g.Reps {
+		if err := merge(call, r.Throughput.CommitLatencyHist); err != nil {
+			return c, fmt.Errorf("%s rep %d: commit latency: %w", r.Key, r.Repetition, err)
 		}
-		if ce, ok := ceiling[c.Workload]; ok && ce > 0 {
-			row.OfCeiling = row.RecordsPerSec / ce
+		if err := merge(wire, r.Throughput.WireCommitLatencyHist); err != nil {
+			return c, fmt.Errorf("%s rep %d: wire commit latency: %w", r.Key, r.Repetition, err)
 		}
-		h := metrics.NewHistogram()
-		var replaySum, recSum float64
-		var replayN, recN int
-		for _, r := range c.Reps {
-			rh, err := metrics.Decode(r.Throughput.CommitLatencyHist)
-			if err != nil {
-				return nil, fmt.Errorf("%s rep %d: %w", r.Key, r.Repetition, err)
+		c.Breaches += len(results.Check(r))
+		t := r.Throughput
+		if t.BrokerCPUSeconds != nil {
+			brokerCPU = append(brokerCPU, *t.BrokerCPUSeconds)
+			if t.Commits > 0 {
+				cpuPerK = append(cpuPerK, *t.BrokerCPUSeconds/float64(t.Commits)*1000)
 			}
-			h.Merge(rh)
-			row.Violations += len(r.Violations)
-			if cr := r.Crash; cr != nil {
-				row.Kills += cr.Kills
-				row.Lost += cr.Lost
-				row.Duplicates += cr.Duplicates
-				row.ReplayMax = max(row.ReplayMax, cr.ReplayMax)
-				for _, n := range cr.ReplayPerCrash {
-					replaySum += float64(n)
-					replayN++
-				}
-				for _, ms := range cr.RecoveryMs {
-					recSum += ms
-					recN++
-				}
-			}
 		}
-		row.Commit = metrics.Summarize(h)
-		if replayN > 0 {
-			row.ReplayMean = replaySum / float64(replayN)
+		if t.OffsetsTopicBytes != nil && t.Commits > 0 {
+			bytesPer = append(bytesPer, float64(*t.OffsetsTopicBytes)/float64(t.Commits))
 		}
-		if recN > 0 {
-			row.RecoveryMeanMs = recSum / float64(recN)
+	}
+	c.Commit, c.WireCommit = metrics.Summarize(call), metrics.Summarize(wire)
+	c.BrokerCPUSeconds, c.BrokerCPUPer1kCommits, c.OffsetsBytesPerCommit = NewStat(brokerCPU), NewStat(cpuPerK), NewStat(bytesPer)
+	c.Crash = crashes(g.Reps)
+	return c, nil
+}
+
+func crashes(reps []results.Result) *Crashes {
+	var s Crashes
+	var replaySum, lossSum, recSum float64
+	ran := false
+	for _, r := range reps {
+		cr := r.Crash
+		if cr == nil {
+			continue
 		}
-		rows = append(rows, row)
-	}
-	return rows, nil
-}
-
-func intervalLabel(r results.Result) string {
-	switch r.IntervalKind {
-	case "count":
-		return fmt.Sprintf("%d rec", r.CommitEveryRecords)
-	case "time":
-		return fmt.Sprintf("%g ms", r.CommitEveryMs)
-	case "hybrid":
-		return fmt.Sprintf("%d rec|%g ms", r.CommitEveryRecords, r.CommitEveryMs)
-	}
-	return "-"
-}
-
-// Print writes rows as an aligned table, one block per workload.
-func Print(w io.Writer, rows []Row) error {
-	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
-	last := ""
-	for _, r := range rows {
-		if r.Workload != last {
-			if last != "" {
-				fmt.Fprintln(tw)
-			}
-			last = r.Workload
-			fmt.Fprintf(tw, "workload %s on %s%s\n", r.Workload, r.Broker, delayNote(r.EmulatedCommitDelay))
-			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "records/s", "±sd", "%ceiling", "commits",
-				"commit p50 µs", "p99", "p99.9", "max", "crashes", "replay mean", "replay max", "lost", "dup effects", "recovery ms", "violations", ""}, "\t"))
+		ran = true
+		s.Kills += cr.Kills
+		s.Lost += cr.Lost
+		s.Duplicates += cr.Duplicates
+		for _, n := range cr.ReplayPerCrash {
+			replaySum += float64(n)
+			s.ReplayMax = max(s.ReplayMax, n)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
-			r.Strategy, r.Interval, r.RecordsPerSec, r.RecordsPerSecSD, pct(r.OfCeiling), r.Commits,
-			us(r.Commit.Count, r.Commit.P50Us), us(r.Commit.Count, r.Commit.P99Us), us(r.Commit.Count, r.Commit.P999Us), us(r.Commit.Count, r.Commit.MaxUs),
-			r.Kills, crashF(r.Kills, "%.1f", r.ReplayMean), crashF(r.Kills, "%.0f", float64(r.ReplayMax)),
-			crashF(r.Kills, "%.0f", float64(r.Lost)), crashF(r.Kills, "%.0f", float64(r.Duplicates)),
-			crashF(r.Kills, "%.1f", r.RecoveryMeanMs), r.Violations)
+		for _, n := range cr.LostPerCrash {
+			lossSum += float64(n)
+			s.LossMax = max(s.LossMax, n)
+		}
+		for _, ms := range cr.RecoveryMs {
+			recSum += ms
+			s.RecoveryN++
+		}
+		// The loosest bound any repetition claimed (they agree unless the
+		// settings differ, which the gate refuses).
+		s.ReplayBound = looser(s.ReplayBound, cr.ReplayBound)
+		s.LossBound = looser(s.LossBound, cr.LossBound)
 	}
-	return tw.Flush()
+	if !ran {
+		return nil
+	}
+	if s.Kills > 0 {
+		s.ReplayMean = replaySum / float64(s.Kills)
+		s.LossMean = lossSum / float64(s.Kills)
+	}
+	if s.RecoveryN > 0 {
+		s.RecoveryMeanMs = recSum / float64(s.RecoveryN)
+	}
+	return &s
 }
 
-func delayNote(ms float64) string {
-	if ms == 0 {
-		return ""
+func looser(cur, b *int64) *int64 {
+	if b == nil || cur != nil && *cur >= *b {
+		return cur
 	}
-	return fmt.Sprintf(" (+%g ms emulated commit latency)", ms)
+	v := *b
+	return &v
 }
 
-func pct(f float64) string {
-	if math.IsNaN(f) {
-		return "-"
+// RecordsPerCommit is the model's N for one result: records consumed per
+// commit made when the run committed — which also covers time intervals and
+// async commits that coalesce — else the nominal record count, else +Inf.
+func RecordsPerCommit(r results.Result) float64 {
+	switch {
+	case r.Throughput.Commits > 0 && r.Throughput.Records > 0:
+		return float64(r.Throughput.Records) / float64(r.Throughput.Commits)
+	case r.Interval.Records > 0:
+		return float64(r.Interval.Records)
 	}
-	return fmt.Sprintf("%.1f%%", 100*f)
+	return math.Inf(1)
 }
 
-func us(n int64, v float64) string {
-	if n == 0 {
-		return "-"
+// merge adds an encoded histogram to into.
+func merge(into *hdrhistogram.Histogram, enc string) error {
+	h, err := metrics.Decode(enc)
+	if err != nil {
+		return err
 	}
-	return fmt.Sprintf("%.0f", v)
-}
-
-func crashF(kills int, format string, v float64) string {
-	if kills == 0 {
-		return "-"
-	}
-	return fmt.Sprintf(format, v)
+	into.Merge(h)
+	return nil
 }

@@ -24,9 +24,9 @@ const (
 	// AutoCommit: kgo's autocommit finished a commit at time A; its call
 	// latency is unknown (the wire latency is reported separately).
 	AutoCommit Kind = 'A'
-	// WireCommit: a commit request (OffsetCommit, or EndTxn for Kafka
+	// CommitOnWire: a commit request (OffsetCommit, or EndTxn for Kafka
 	// transactions) took B nanoseconds on the wire.
-	WireCommit Kind = 'W'
+	CommitOnWire Kind = 'W'
 	// Progress: at time A the worker had processed B records in total.
 	Progress Kind = 'P'
 	// First: the worker processed its first record at time A.

@@ -17,9 +17,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/cluster"
+	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/ledger"
 	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
@@ -32,7 +33,7 @@ const WireFD = 3
 
 // Config is everything one worker process needs.
 type Config struct {
-	Conn       broker.Conn     `json:"conn"`
+	Conn       cluster.Conn    `json:"conn"`
 	Topic      string          `json:"topic"`
 	Group      string          `json:"group"`
 	InstanceID string          `json:"instance_id,omitempty"` // empty: dynamic membership
@@ -70,7 +71,7 @@ func ReadConfig(r io.Reader) (Config, error) {
 // Run consumes under cfg until the topic is consumed or ctx ends, writing
 // the wire stream to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
-	info, err := strategy.Lookup(cfg.Strategy)
+	strat, err := consume.For(cfg.Strategy)
 	if err != nil {
 		return err
 	}
@@ -80,19 +81,19 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	defer processed.Close()
-	env := &strategy.Env{
+	env := &consume.Env{
 		Topic:   cfg.Topic,
 		Group:   cfg.Group,
 		Records: cfg.Interval.Records,
 		Every:   cfg.Interval.Every.D(),
 		MaxPoll: cfg.Client.MaxPollRecords,
 		Work:    work(cfg.Processing),
-		Effects: processed,
+		Ledger:  processed,
 		Events:  events,
 		End:     cfg.End,
 		Output:  cfg.Output,
 	}
-	if info.Effects == strategy.EffectsDB {
+	if strat.Effects == strategy.EffectsDB {
 		db, err := sink.Open(ctx, cfg.Sink.Kind, cfg.Sink.DSN)
 		if err != nil {
 			return err
@@ -105,15 +106,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The request whose wire time is a commit's: EndTxn for Kafka
-	// transactions, OffsetCommit for everything that commits to the group.
-	key := kmsg.OffsetCommit
-	if cfg.Strategy == strategy.Transactional {
-		key = kmsg.EndTxn
-	}
-	base = append(base, kgo.WithHooks(commitHook{events, int16(key)}))
-	switch {
-	case info.OffsetsInSink:
+	base = append(base, kgo.WithHooks(commitHook{events, int16(strat.WireKey)}))
+	switch strat.Client {
+	case consume.PartitionsClient:
 		// The database owns the offsets: no group, and the worker seeks
 		// to where the stored results end.
 		if env.Start, err = storedOffsets(ctx, env.DB, env.Tables, cfg.End); err != nil {
@@ -124,7 +119,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			at[p] = kgo.NewOffset().At(o)
 		}
 		env.Client, err = kgo.NewClient(append(base, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: at}))...)
-	case cfg.Strategy == strategy.Transactional:
+	case consume.TransactClient:
 		opts := append(base, GroupOpts(cfg)...)
 		opts = append(opts,
 			kgo.TransactionalID(cfg.Group+"-txn"),
@@ -153,7 +148,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	default:
 		opts := append(base, GroupOpts(cfg)...)
-		opts = append(opts, strategy.ClientOpts(cfg.Strategy, cfg.Interval.Every.D(), events)...)
+		if strat.Options != nil {
+			opts = append(opts, strat.Options(cfg.Interval.Every.D(), events)...)
+		} else {
+			opts = append(opts, kgo.DisableAutoCommit())
+		}
 		env.Client, err = kgo.NewClient(opts...)
 	}
 	if err != nil {
@@ -164,10 +163,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	} else {
 		defer env.Client.Close()
 	}
-	if info.Relay {
+	if strat.Relay {
 		// The outbox relay's producer: idempotent (kgo's default), acks
 		// from all in-sync replicas, to the partition of the source.
-		conn, err := cfg.Conn.Opts()
+		conn, err := broker.ClientOpts(cfg.Conn)
 		if err != nil {
 			return err
 		}
@@ -195,7 +194,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	}
 	env.Init()
-	if err := strategy.Run(ctx, cfg.Strategy, env); err != nil {
+	if err := strat.Run(ctx, env); err != nil {
 		return err
 	}
 	if !env.Done() {
@@ -208,7 +207,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 // shapes the measurement given explicitly rather than left to kgo's
 // defaults.
 func ClientOpts(cfg Config) ([]kgo.Opt, error) {
-	conn, err := cfg.Conn.Opts()
+	conn, err := broker.ClientOpts(cfg.Conn)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +323,7 @@ func (h commitHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE
 	if key != h.key || e2e.Err() != nil {
 		return
 	}
-	_ = h.sink.Event(wire.Frame{Kind: wire.WireCommit, A: time.Now().UnixNano(), B: int64(e2e.DurationE2E())}, false)
+	_ = h.sink.Event(wire.Frame{Kind: wire.CommitOnWire, A: time.Now().UnixNano(), B: int64(e2e.DurationE2E())}, false)
 }
 
 var _ kgo.HookBrokerE2E = commitHook{}

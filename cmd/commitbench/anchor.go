@@ -1,18 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/commitbench/commitbench/bench/anchor"
-	"github.com/commitbench/commitbench/bench/broker"
-	"github.com/commitbench/commitbench/bench/metrics"
-	"github.com/commitbench/commitbench/bench/results"
-	"github.com/commitbench/commitbench/bench/runner"
 	"github.com/commitbench/commitbench/bench/spec"
 )
 
@@ -50,7 +43,7 @@ crashes: {per_point: 0}
 			if err != nil {
 				return fmt.Errorf("anchor: %w", err)
 			}
-			return runAnchor(cmd.Context(), cmd, w)
+			return anchor.Compare(cmd.Context(), w, cmd.OutOrStdout())
 		},
 	}
 	fl := cmd.Flags()
@@ -61,58 +54,4 @@ crashes: {per_point: 0}
 	fl.IntVar(&recordBytes, "record-bytes", 100, "record value size")
 	fl.IntVar(&reps, "repetitions", 3, "runs of each consumer, alternating")
 	return cmd
-}
-
-func runAnchor(ctx context.Context, cmd *cobra.Command, w *spec.Workload) error {
-	libs, version, err := broker.KafkaLibs("")
-	if err != nil {
-		return err
-	}
-	b, err := broker.Start(ctx, w.Broker.Kind, broker.Options{Nodes: w.Broker.Nodes})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	runID := results.NewRunID(time.Now())
-	r := runner.New(w, b, runID, runner.WithStallTimeout(2*time.Minute))
-	if err := r.Prepare(ctx); err != nil {
-		return err
-	}
-	defer r.Close(context.WithoutCancel(ctx))
-	points, _ := w.Plan()
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "anchor on %s: %d records × %d B in %d partitions; ConsumerPerformance from Kafka %s\n",
-		b.Describe().Label(), w.Topic.Records, w.Topic.RecordBytes, w.Topic.Partitions, version)
-	var ours, theirs, theirsAll []float64
-	for i, p := range points {
-		res, err := r.Point(ctx, p)
-		if err != nil {
-			return err
-		}
-		ours = append(ours, res.Throughput.RecordsPerSec)
-		actx, cancel := context.WithTimeout(ctx, anchor.Timeout(w.Topic.Records))
-		cp, err := anchor.Run(actx, anchor.Options{
-			Libs: libs, Bootstrap: r.Conn().Bootstrap, Topic: r.Topic(),
-			Group: fmt.Sprintf("commitbench-anchor-%s-%d", runID, i), Records: w.Topic.Records,
-			FetchSize: w.Client.FetchMaxPartitionBytes,
-		})
-		cancel()
-		if err != nil {
-			return err
-		}
-		theirs = append(theirs, cp.FetchRecordsPerSec)
-		theirsAll = append(theirsAll, cp.RecordsPerSec)
-		fmt.Fprintf(out, "  run %d: commitbench none %.0f records/s; ConsumerPerformance %.0f records/s fetching (%.0f with its %0.f ms group join)\n",
-			i+1, res.Throughput.RecordsPerSec, cp.FetchRecordsPerSec, cp.RecordsPerSec, cp.RebalanceMs)
-	}
-	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tconsumer\trecords/s mean\t±sd\t")
-	fmt.Fprintf(tw, "\tcommitbench none (steady state)\t%.0f\t%.0f\t\n", metrics.Mean(ours), metrics.StdDev(ours))
-	fmt.Fprintf(tw, "\tConsumerPerformance (fetch)\t%.0f\t%.0f\t\n", metrics.Mean(theirs), metrics.StdDev(theirs))
-	fmt.Fprintf(tw, "\tConsumerPerformance (whole run)\t%.0f\t%.0f\t\n", metrics.Mean(theirsAll), metrics.StdDev(theirsAll))
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "ConsumerPerformance / commitbench: %.2f\n", metrics.Mean(theirs)/metrics.Mean(ours))
-	return nil
 }

@@ -113,7 +113,7 @@ the file; "commitbench gate" compares later runs with it.`,
 				return &exitError{code: gate.ExitInput, err: fmt.Errorf("gate record: %w", err)}
 			}
 			out := cmd.OutOrStdout()
-			cells := results.Group(rs)
+			cells := results.ByCell(rs)
 			fmt.Fprintf(out, "recorded %d results (%d points) as the baseline in %s; commit it\n", len(rs), len(cells), dst)
 			need := gate.MinRepetitions(gate.DefaultLimits().Alpha)
 			for _, c := range cells {

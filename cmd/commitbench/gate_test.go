@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/commitbench/commitbench/bench/broker"
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
 )
 
 // writeRun writes five repetitions of one point around recordsPerSec (±1%)
@@ -24,8 +25,8 @@ func writeRun(t *testing.T, recordsPerSec float64, mutate func(*results.Result))
 		r := results.Result{
 			SchemaVersion: results.SchemaVersion, Key: "quick/at-least-once-sync/100rec",
 			Workload: "quick", Strategy: "at-least-once-sync", Guarantee: "at-least-once",
-			Repetition: i + 1, IntervalKind: "count", CommitEveryRecords: 100,
-			Broker:     broker.Description{Kind: "embedded", Version: "kfake test", Brokers: 1},
+			Repetition: i + 1, Interval: spec.Interval{Records: 100},
+			Broker:     cluster.Description{Kind: "embedded", Version: "kfake test", Brokers: 1},
 			Throughput: results.Throughput{RecordsPerSec: recordsPerSec * (0.99 + 0.005*float64(i))},
 		}
 		if mutate != nil {

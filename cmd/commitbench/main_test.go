@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/sweep"
 )
 
 // The test binary doubles as the commitbench binary: with this variable
@@ -154,7 +155,7 @@ func TestInterruptedRunKeepsResults(t *testing.T) {
 				}
 			}
 			if sig == syscall.SIGINT {
-				var m manifest
+				var m sweep.Manifest
 				b, err := os.ReadFile(filepath.Join(dir, "r", "run.json"))
 				if err != nil {
 					t.Fatal(err)
@@ -163,7 +164,7 @@ func TestInterruptedRunKeepsResults(t *testing.T) {
 					t.Fatal(err)
 				}
 				if m.Status != "interrupted" || m.Finished != len(rs) {
-					t.Errorf("manifest says %s with %d points; results hold %d", m.Status, m.Finished, len(rs))
+					t.Errorf("sweep.Manifest says %s with %d points; results hold %d", m.Status, m.Finished, len(rs))
 				}
 			}
 		})
@@ -184,7 +185,7 @@ func TestRunAndExport(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%v: %s", err, stderr.String())
 	}
-	for _, want := range []string{"at-least-once-sync", "1000 rec", "5000 rec", "3 of 3 points finished (complete)"} {
+	for _, want := range []string{"at-least-once-sync", "1000rec", "5000rec", "3 of 3 points finished (complete)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
@@ -200,7 +201,7 @@ func TestRunAndExport(t *testing.T) {
 
 // The recorded command line never holds a DSN's password.
 func TestRedactArgs(t *testing.T) {
-	got := strings.Join(redactArgs([]string{"run", "--sink-dsn", "postgres://u:hunter2@h/db", "--sink-dsn=postgres://u:hunter2@h/db", "w.yaml"}), " ")
+	got := strings.Join(sweep.RedactArgs([]string{"run", "--sink-dsn", "postgres://u:hunter2@h/db", "--sink-dsn=postgres://u:hunter2@h/db", "w.yaml"}), " ")
 	if strings.Contains(got, "hunter2") || !strings.Contains(got, "postgres://u:xxxxx@h/db") {
 		t.Errorf("redacted to %q", got)
 	}

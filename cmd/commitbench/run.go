@@ -2,25 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/progress"
-	"github.com/commitbench/commitbench/bench/results"
-	"github.com/commitbench/commitbench/bench/runner"
-	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
-	"github.com/commitbench/commitbench/bench/summary"
+	"github.com/commitbench/commitbench/bench/sweep"
 )
 
 // runFlags are the overrides `run` accepts on top of the workload files;
@@ -82,19 +75,6 @@ failure), 130 interrupted (finished points are kept).`,
 	return cmd
 }
 
-// manifest describes a run; it is written next to the results.
-type manifest struct {
-	RunID      string           `json:"run_id"`
-	Status     string           `json:"status"` // running, complete, interrupted, failed
-	Error      string           `json:"error,omitempty"`
-	StartedAt  string           `json:"started_at"`
-	FinishedAt string           `json:"finished_at,omitempty"`
-	Args       []string         `json:"args"`
-	Workloads  []*spec.Workload `json:"workloads"`
-	Planned    int              `json:"points_planned"`
-	Finished   int              `json:"points_finished"`
-}
-
 func runWorkloads(ctx context.Context, stdout, stderr io.Writer, files []string, f runFlags) error {
 	// Everything is validated before anything starts or is written.
 	var ws []*spec.Workload
@@ -108,99 +88,13 @@ func runWorkloads(ctx context.Context, stdout, stderr io.Writer, files []string,
 		}
 		ws = append(ws, w)
 	}
-	type job struct {
-		w      *spec.Workload
-		points []spec.Point
-	}
-	var jobs []job
-	total := 0
-	for _, w := range ws {
-		points, skips := w.Plan()
-		for _, s := range skips {
-			fmt.Fprintf(stderr, "skipping %s at %s: %s\n", s.Strategy, s.Interval, s.Reason)
-		}
-		for i := range points {
-			points[i].Index = total + i
-		}
-		total += len(points)
-		jobs = append(jobs, job{w, points})
-	}
-
-	runID := f.runID
-	if runID == "" {
-		runID = results.NewRunID(time.Now())
-	}
-	dir := filepath.Join(f.resultsDir, runID)
-	m := &manifest{RunID: runID, Status: "running", StartedAt: time.Now().UTC().Format(time.RFC3339), Args: redactArgs(os.Args[1:]), Workloads: ws, Planned: total}
-	var out *results.Writer // created at the first finished point
-	var all []results.Result
-	save := func(r results.Result) error {
-		if out == nil {
-			w, err := results.NewWriter(dir)
-			if err != nil {
-				return err
-			}
-			out = w
-		}
-		if err := out.Append(r); err != nil {
-			return err
-		}
-		all = append(all, r)
-		m.Finished++
-		return writeManifest(dir, m)
-	}
-
-	var disp *progress.Display
+	o := sweep.Options{ResultsDir: f.resultsDir, RunID: f.runID, Args: os.Args[1:], StallTimeout: f.stallTimeout, Log: stderr}
 	if !f.quiet {
-		disp = progress.New(stderr, total, 10*time.Second)
+		o.NewDisplay = func(total int) sweep.Display { return progress.New(stderr, total, 10*time.Second) }
 	}
-	runErr := func() error {
-		for _, j := range jobs {
-			if err := runJob(ctx, j.w, j.points, runID, f, disp, stderr, save); err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
-	if disp != nil {
-		disp.Finish()
-	}
-
-	if out != nil {
-		m.FinishedAt = time.Now().UTC().Format(time.RFC3339)
-		switch {
-		case runErr == nil:
-			m.Status = "complete"
-		case errors.Is(runErr, context.Canceled):
-			m.Status = "interrupted"
-		default:
-			m.Status, m.Error = "failed", runErr.Error()
-		}
-		if err := writeManifest(dir, m); err != nil {
-			return err
-		}
-		if err := linkLatest(f.resultsDir, runID); err != nil {
-			fmt.Fprintln(stderr, "warning:", err)
-		}
-		rows, err := summary.Rows(all)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout)
-		if err := summary.Print(stdout, rows); err != nil {
-			return err
-		}
-		violations := 0
-		for _, r := range all {
-			for _, v := range r.Violations {
-				fmt.Fprintf(stdout, "VIOLATION %s rep %d: %s\n", r.Key, r.Repetition, v)
-				violations++
-			}
-		}
-		if violations > 0 {
-			fmt.Fprintf(stdout, "%d violations: a strategy broke the guarantee it claims (see above)\n", violations)
-		}
-		fmt.Fprintf(stdout, "\n%d of %d points finished (%s); results: %s\n", m.Finished, m.Planned, m.Status, out.Path())
+	out, runErr := sweep.Run(ctx, ws, o)
+	if err := out.Print(stdout); err != nil {
+		return err
 	}
 	if errors.Is(runErr, context.Canceled) {
 		return &exitError{code: 130, err: errors.New("interrupted; finished points are kept")}
@@ -257,89 +151,6 @@ func applyOverrides(w *spec.Workload, f runFlags) error {
 			se.Problem += " (after command-line overrides)"
 		}
 		return err
-	}
-	return nil
-}
-
-// runJob runs one workload's points on a broker of its own.
-func runJob(ctx context.Context, w *spec.Workload, points []spec.Point, runID string, f runFlags,
-	disp *progress.Display, log io.Writer, save func(results.Result) error) error {
-	b, err := broker.Start(ctx, w.Broker.Kind, broker.Options{
-		CommitDelay: w.Broker.CommitDelay.D(),
-		Nodes:       w.Broker.Nodes,
-		Conn:        broker.Conn{Bootstrap: w.Broker.Bootstrap, TLS: w.Broker.TLS, SASL: w.Broker.SASL},
-	})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	opts := []runner.Option{runner.WithStallTimeout(f.stallTimeout)}
-	if disp != nil {
-		opts = append(opts, runner.WithObserver(disp.Event))
-	}
-	r := runner.New(w, b, runID+"-"+w.Name, opts...)
-	// Cleaning up is registered before Prepare: an interrupted seeding
-	// still removes its topic and ledger directory.
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := r.Close(cctx); err != nil {
-			fmt.Fprintln(log, "warning: cleaning up:", err)
-		}
-	}()
-	if err := r.Prepare(ctx); err != nil {
-		return err
-	}
-	for _, p := range points {
-		if disp != nil {
-			disp.Point(p)
-		}
-		res, err := r.Point(ctx, p)
-		if err != nil {
-			return err
-		}
-		if err := save(res); err != nil {
-			return err
-		}
-		if disp != nil {
-			disp.Done()
-		}
-	}
-	return nil
-}
-
-// redactArgs hides the password of a --sink-dsn on the recorded command
-// line: results must never hold a secret.
-func redactArgs(args []string) []string {
-	out := append([]string(nil), args...)
-	for i, a := range out {
-		switch {
-		case a == "--sink-dsn" && i+1 < len(out):
-			out[i+1] = sink.Redact(out[i+1])
-		case strings.HasPrefix(a, "--sink-dsn="):
-			out[i] = "--sink-dsn=" + sink.Redact(strings.TrimPrefix(a, "--sink-dsn="))
-		}
-	}
-	return out
-}
-
-func writeManifest(dir string, m *manifest) error {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	return results.WriteFileAtomic(filepath.Join(dir, "run.json"), append(b, '\n'))
-}
-
-// linkLatest points resultsDir/latest at the run, replacing it atomically.
-func linkLatest(resultsDir, runID string) error {
-	tmp := filepath.Join(resultsDir, ".latest.tmp")
-	os.Remove(tmp)
-	if err := os.Symlink(runID, tmp); err != nil {
-		return fmt.Errorf("linking results/latest: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(resultsDir, "latest")); err != nil {
-		return fmt.Errorf("linking results/latest: %w", err)
 	}
 	return nil
 }

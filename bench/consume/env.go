@@ -1,4 +1,4 @@
-package strategy
+package consume
 
 import (
 	"context"
@@ -32,9 +32,9 @@ type Env struct {
 	MaxPoll int
 	// Work applies the per-record processing cost.
 	Work func()
-	// Effects is the sink: applying a record's effect increments its
-	// counter in the shared ledger.
-	Effects Sink
+	// Ledger is where processing a record lands: its counter in the
+	// ledger the harness shares rises at once.
+	Ledger Applier
 	// Events carries timing events to the harness.
 	Events *wire.Writer
 	// End is the end offset of each partition: the loop stops once every
@@ -68,8 +68,8 @@ type partState struct {
 	epoch int32 // leader epoch of the last processed record
 }
 
-// Sink is where processing puts its effect.
-type Sink interface {
+// Applier counts a processed record (the shared ledger).
+type Applier interface {
 	Apply(partition int32, offset int64) error
 }
 
@@ -130,7 +130,7 @@ func ctxErr(err error) error {
 // once, as a write to a real sink would.
 func (e *Env) apply(r *kgo.Record) error {
 	e.Work()
-	if err := e.Effects.Apply(r.Partition, r.Offset); err != nil {
+	if err := e.Ledger.Apply(r.Partition, r.Offset); err != nil {
 		return fmt.Errorf("applying effect: %w", err)
 	}
 	e.processed++
@@ -237,11 +237,15 @@ func commitErr(resp *kmsg.OffsetCommitResponse, err error) error {
 // since the last commit, whichever comes first. The time limit is a timer
 // that raises a flag, so the per-record check is one atomic load rather
 // than a clock read that only time-based points would pay.
+//
+// The flag carries the generation of the timer that may raise it (state =
+// generation<<1 | due): a timer that fires just as reset re-arms it belongs
+// to the old generation and cannot mark the new interval due.
 type trigger struct {
 	records int64
 	every   time.Duration
 	count   int64
-	due     atomic.Bool
+	state   atomic.Uint64
 	timer   *time.Timer
 }
 
@@ -254,24 +258,30 @@ func newTrigger(records int64, every time.Duration) *trigger {
 // record counts one processed record and reports whether a commit is due.
 func (t *trigger) record() bool {
 	t.count++
-	return t.records > 0 && t.count >= t.records || t.due.Load()
+	return t.records > 0 && t.count >= t.records || t.elapsed()
 }
 
 // idle reports whether time alone made a commit due while no record came.
-func (t *trigger) idle() bool { return t.count > 0 && t.due.Load() }
+func (t *trigger) idle() bool { return t.count > 0 && t.elapsed() }
 
 // elapsed reports whether the time limit has passed since the last commit.
-func (t *trigger) elapsed() bool { return t.due.Load() }
+func (t *trigger) elapsed() bool { return t.state.Load()&1 == 1 }
 
+// fire marks the interval of generation gen due, unless reset has moved on.
+func (t *trigger) fire(gen uint64) { t.state.CompareAndSwap(gen<<1, gen<<1|1) }
+
+// reset starts a new interval: no record counted, the time limit re-armed.
 func (t *trigger) reset() {
 	t.count = 0
 	if t.every <= 0 {
 		return
 	}
-	t.due.Store(false)
-	if t.timer == nil {
-		t.timer = time.AfterFunc(t.every, func() { t.due.Store(true) })
-		return
+	gen := t.state.Load()>>1 + 1
+	t.state.Store(gen << 1)
+	// A timer per interval: stopping the old one is best effort (it may be
+	// firing now), which the generation makes harmless.
+	if t.timer != nil {
+		t.timer.Stop()
 	}
-	t.timer.Reset(t.every)
+	t.timer = time.AfterFunc(t.every, func() { t.fire(gen) })
 }

@@ -1,8 +1,7 @@
-package strategy
+package consume
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -12,76 +11,23 @@ import (
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
-// ClientOpts are the group options a strategy needs on its client: the
-// autocommit strategies let kgo commit (and report each commit to events),
-// every other strategy commits itself.
-func ClientOpts(name string, every time.Duration, events *wire.Writer) []kgo.Opt {
-	report := kgo.AutoCommitCallback(func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		kind := wire.AutoCommit
-		if commitErr(resp, err) != nil {
-			kind = wire.Failed
+// autocommitOpts let kgo commit on its timer and report each commit to
+// events; with marks, kgo commits only what the loop marked processed.
+func autocommitOpts(marks bool) func(time.Duration, *wire.Writer) []kgo.Opt {
+	return func(every time.Duration, events *wire.Writer) []kgo.Opt {
+		report := kgo.AutoCommitCallback(func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			kind := wire.AutoCommit
+			if commitErr(resp, err) != nil {
+				kind = wire.Failed
+			}
+			_ = events.Event(wire.Frame{Kind: kind, A: time.Now().UnixNano()}, false)
+		})
+		opts := []kgo.Opt{kgo.AutoCommitInterval(every), report}
+		if marks {
+			opts = append(opts, kgo.AutoCommitMarks())
 		}
-		_ = events.Event(wire.Frame{Kind: kind, A: time.Now().UnixNano()}, false)
-	})
-	switch name {
-	case Autocommit:
-		return []kgo.Opt{kgo.AutoCommitInterval(every), report}
-	case AutocommitMarks:
-		return []kgo.Opt{kgo.AutoCommitInterval(every), kgo.AutoCommitMarks(), report}
+		return opts
 	}
-	return []kgo.Opt{kgo.DisableAutoCommit()}
-}
-
-// Run consumes under the named strategy until every partition reaches its
-// end or ctx ends. It flushes the sink and, for committing strategies,
-// makes a final commit before it returns, as a clean shutdown would.
-func Run(ctx context.Context, name string, e *Env) error {
-	var loop func(context.Context, *Env) error
-	switch name {
-	case None:
-		loop = runNone
-	case AtMostOnceName, brokenAtLeastOnce:
-		// The broken variant is at-most-once wearing an at-least-once
-		// label: it exists so a test can show that the ledger, not the
-		// strategy, decides what held.
-		loop = commitAhead
-	case AtLeastOnceSync:
-		loop = runSync
-	case AtLeastOnceAsync:
-		loop = runAsync
-	case Autocommit, AutocommitMarks:
-		loop = runAutocommit(name == AutocommitMarks)
-	case ExactlyOnceDB:
-		loop = runDB(dbOffsets)
-	case Idempotent:
-		loop = runDB(dbThenKafka)
-	case brokenExactlyOnce:
-		loop = runDB(kafkaOnPoll)
-	case Transactional:
-		loop = runTransactional
-	case Outbox:
-		loop = runOutbox
-	default:
-		_, err := Lookup(name)
-		return err
-	}
-	if err := loop(ctx, e); err != nil {
-		return err
-	}
-	// The last progress mark comes before the shutdown commit, so the
-	// measured window ends with the last record processed.
-	if err := e.progress(true); err != nil {
-		return err
-	}
-	// A clean shutdown commits where it stopped; the strategies whose
-	// loops end with their own commit (database, transactions) do not
-	// need a second one.
-	if info, _ := Lookup(name); name != None && info.Effects == EffectsLedger && e.Done() {
-		if err := e.commitSync(ctx, e.positions()); err != nil {
-			return fmt.Errorf("final commit: %w", err)
-		}
-	}
-	return e.Events.Flush()
 }
 
 // consumer is the poll → process loop the strategies share; each strategy

@@ -32,8 +32,8 @@ func SelfWorker() (WorkerCommand, error) {
 	return func(ctx context.Context) *exec.Cmd { return exec.Command(exe, "worker") }, nil
 }
 
-// session is one worker process and the frames it sends.
-type session struct {
+// process is one worker process and the frames it sends.
+type process struct {
 	cmd    *exec.Cmd
 	frames chan wire.Frame
 	torn   bool  // the stream ended inside a frame (set before frames closes)
@@ -44,7 +44,7 @@ type session struct {
 
 // start launches a worker with cfg. Its frames arrive on s.frames, which
 // closes when the process has exited and the pipe is drained.
-func start(ctx context.Context, mk WorkerCommand, cfg worker.Config) (*session, error) {
+func start(ctx context.Context, mk WorkerCommand, cfg worker.Config) (*process, error) {
 	in, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("encoding worker config: %w", err)
@@ -56,7 +56,7 @@ func start(ctx context.Context, mk WorkerCommand, cfg worker.Config) (*session, 
 	cmd := mk(ctx)
 	cmd.Stdin = bytes.NewReader(in)
 	cmd.ExtraFiles = []*os.File{pw} // becomes fd 3 (worker.WireFD)
-	s := &session{cmd: cmd, frames: make(chan wire.Frame, 4096), stderr: &tail{max: 8 << 10}}
+	s := &process{cmd: cmd, frames: make(chan wire.Frame, 4096), stderr: &tail{max: 8 << 10}}
 	cmd.Stderr = s.stderr
 	// A worker must never outlive the harness, even if the harness is
 	// itself killed; and a Ctrl-C at the terminal is the harness's to
@@ -91,7 +91,7 @@ func start(ctx context.Context, mk WorkerCommand, cfg worker.Config) (*session, 
 
 // kill SIGKILLs the worker: a crash, not a shutdown. It returns the moment
 // the signal was sent.
-func (s *session) kill() (time.Time, error) {
+func (s *process) kill() (time.Time, error) {
 	s.killed = true
 	at := time.Now()
 	return at, s.cmd.Process.Signal(syscall.SIGKILL)
@@ -99,7 +99,7 @@ func (s *session) kill() (time.Time, error) {
 
 // wait reaps the worker once its frames are drained. A worker that was not
 // killed and exited non-zero is an error carrying its last words.
-func (s *session) wait() error {
+func (s *process) wait() error {
 	err := s.cmd.Wait()
 	if s.killed {
 		return nil
@@ -114,7 +114,7 @@ func (s *session) wait() error {
 }
 
 // cpuSeconds is the user and system CPU time the worker used.
-func (s *session) cpuSeconds() float64 {
+func (s *process) cpuSeconds() float64 {
 	st := s.cmd.ProcessState
 	if st == nil {
 		return 0

@@ -1,0 +1,85 @@
+// Package cluster is the ground floor's word for a Kafka cluster: what it
+// is (the Description every result records) and how a client reaches it
+// (Conn, with TLS and SASL named but never holding a secret). It is plain
+// data: the workload, the results and the analysis use it without linking
+// a Kafka client; the broker providers fill it in.
+package cluster
+
+import (
+	"fmt"
+	"time"
+)
+
+// Description says what a broker is; it is recorded with every result.
+type Description struct {
+	// Kind is the provider: embedded, local, container or external.
+	Kind string `json:"kind"`
+	// Version is the broker software and its version.
+	Version string `json:"version"`
+	// Brokers is the number of broker nodes.
+	Brokers int `json:"brokers"`
+	// OffsetsReplication is the replication factor of __consumer_offsets.
+	OffsetsReplication int `json:"offsets_replication"`
+	// EmulatedCommitDelayNs is the delay added to every OffsetCommit by the
+	// harness (embedded only), 0 when commits run at the broker's own speed.
+	EmulatedCommitDelayNs int64 `json:"emulated_commit_delay_ns"`
+	// Note warns how the broker differs from production Kafka.
+	Note string `json:"note,omitempty"`
+	// StartupSeconds is how long the provider took to bring the broker up
+	// (0 for one it only connected to). A measurement, not a setting.
+	StartupSeconds float64 `json:"startup_s,omitempty"`
+}
+
+// Measured lists the Description's fields (by JSON name) that are
+// measurements rather than settings: they may differ between comparable
+// runs.
+var Measured = []string{"startup_s"}
+
+// Label is a short human label such as "embedded kfake v0.0.0-… (1 broker,
+// +2ms emulated commit latency)".
+func (d Description) Label() string {
+	s := fmt.Sprintf("%s %s (%s", d.Kind, d.Version, plural(d.Brokers, "broker"))
+	if d.EmulatedCommitDelayNs > 0 {
+		s += fmt.Sprintf(", +%s emulated commit latency", time.Duration(d.EmulatedCommitDelayNs))
+	}
+	return s + ")"
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return "1 " + s
+	}
+	return fmt.Sprintf("%d %ss", n, s)
+}
+
+// Conn is how a client reaches a broker: the bootstrap addresses and, for
+// a secured cluster, TLS and SASL. It travels to worker processes, so it
+// holds no secret: a password is named by the environment variable or the
+// file that holds it, and read where a client is built.
+type Conn struct {
+	Bootstrap []string `json:"bootstrap" yaml:"bootstrap"`
+	TLS       *TLS     `json:"tls,omitempty" yaml:"tls"`
+	SASL      *SASL    `json:"sasl,omitempty" yaml:"sasl"`
+}
+
+// TLS configures an encrypted connection. Empty files mean the system's
+// roots and no client certificate.
+type TLS struct {
+	CAFile     string `json:"ca_file,omitempty" yaml:"ca_file"`
+	CertFile   string `json:"cert_file,omitempty" yaml:"cert_file"`
+	KeyFile    string `json:"key_file,omitempty" yaml:"key_file"`
+	ServerName string `json:"server_name,omitempty" yaml:"server_name"`
+}
+
+// SASL configures authentication. The password comes from PasswordEnv (an
+// environment variable's name) or PasswordFile, never from the
+// configuration itself.
+type SASL struct {
+	Mechanism    string `json:"mechanism" yaml:"mechanism"` // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+	Username     string `json:"username" yaml:"username"`
+	PasswordEnv  string `json:"password_env,omitempty" yaml:"password_env"`
+	PasswordFile string `json:"password_file,omitempty" yaml:"password_file"`
+}
+
+// Mechanisms are the SASL mechanisms commitbench speaks.
+var Mechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}

@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// pump feeds a worker's frames to the phase until the worker exits. With
+// killAfter ≥ 0 it SIGKILLs the worker that long after its first record
+// and reports when (a zero time: not killed).
+func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.Duration) (killedAt time.Time, err error) {
+	stall := time.NewTimer(r.stall)
+	defer stall.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var kill *time.Timer
+	var killC <-chan time.Time
+	defer func() {
+		if kill != nil {
+			kill.Stop()
+		}
+	}()
+	// abort kills the worker and drains what it wrote before dying.
+	abort := func() (time.Time, error) {
+		at, err := pr.s.kill()
+		if err != nil {
+			return at, fmt.Errorf("killing worker: %w", err)
+		}
+		var herr error
+		for f := range pr.s.frames {
+			if herr == nil {
+				herr = ph.handle(pr, f)
+			}
+		}
+		if err := pr.s.wait(); err != nil {
+			return at, err
+		}
+		return at, herr
+	}
+	for {
+		select {
+		case f, ok := <-pr.s.frames:
+			if !ok {
+				err := pr.s.wait()
+				if ctx.Err() != nil {
+					return time.Time{}, ctx.Err() // the worker saw the interrupt first
+				}
+				if err != nil {
+					return time.Time{}, err
+				}
+				if pr.doneAt == 0 {
+					return time.Time{}, fmt.Errorf("worker exited before consuming the topic: %s", pr.s.stderr.String())
+				}
+				return time.Time{}, nil
+			}
+			if err := ph.handle(pr, f); err != nil {
+				_, _ = abort()
+				return time.Time{}, err
+			}
+			if !stall.Stop() {
+				<-stall.C
+			}
+			stall.Reset(r.stall)
+			if killAfter >= 0 && kill == nil && pr.firstAt != 0 && pr.doneAt == 0 {
+				kill = time.NewTimer(time.Until(time.Unix(0, pr.firstAt).Add(killAfter)))
+				killC = kill.C
+			}
+		case <-killC:
+			if pr.doneAt != 0 {
+				// It finished first: a kill now would be no crash at all.
+				killC = nil
+				continue
+			}
+			return abort()
+		case <-stall.C:
+			_, _ = abort()
+			return time.Time{}, fmt.Errorf("worker sent nothing for %s (is the broker reachable and the group stable?): %s", r.stall, pr.s.stderr.String())
+		case <-ctx.Done():
+			_, _ = abort()
+			return time.Time{}, ctx.Err()
+		case <-tick.C:
+			r.observe(Event{Point: ph.point, Phase: ph.name, Applied: lastProgress(ph.progress), Records: r.w.Topic.Records})
+		}
+	}
+}
