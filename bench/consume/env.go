@@ -141,6 +141,13 @@ func (e *Env) apply(r *kgo.Record) error {
 	n := r.Offset + 1
 	if ps.next < ps.end && n >= ps.end {
 		e.remaining--
+		if e.remaining == 0 {
+			// The window ends here, with the last record, before any
+			// ending work of the strategy's.
+			if err := e.progress(true); err != nil {
+				return err
+			}
+		}
 	}
 	if n > ps.next {
 		ps.next, ps.epoch = n, r.LeaderEpoch

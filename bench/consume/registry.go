@@ -95,12 +95,10 @@ func For(name string) (Strategy, error) {
 // ctx ends. It flushes the events and, for strategies that commit to the
 // group, makes a final commit before it returns, as a clean shutdown would.
 func (s Strategy) Run(ctx context.Context, e *Env) error {
+	// The last progress mark is made when the last record is processed
+	// (Env.apply), so ending work here and in the loops stays outside the
+	// measured window.
 	if err := s.loop(ctx, e); err != nil {
-		return err
-	}
-	// The last progress mark comes before the shutdown commit, so the
-	// measured window ends with the last record processed.
-	if err := e.progress(true); err != nil {
 		return err
 	}
 	if s.FinalCommit && e.Done() {

@@ -12,6 +12,11 @@ import (
 	"math"
 )
 
+// MinR2 is the least coefficient of determination a fit needs to be
+// shown as numbers: below it the points do not follow the model, and its p
+// and c would mean nothing.
+const MinR2 = 0.9
+
 // FarOff is the relative distance from the fitted curve beyond which a
 // measured point is flagged as worth explaining.
 const FarOff = 0.15
@@ -71,8 +76,13 @@ func FitCost(obs []Observation) (Fit, error) {
 	if syy > 0 {
 		f.R2 = sxy * sxy / (sxx * syy)
 	}
-	if f.PerRecordS <= 0 {
-		return Fit{}, fmt.Errorf("the fit gives a per-record cost of %.3g s, which is not positive: the points do not follow 1/(p + c/N)", f.PerRecordS)
+	switch {
+	case f.PerRecordS <= 0:
+		return Fit{}, fmt.Errorf("the fit gives a per-record cost of %.3g µs, which is not positive: the points do not follow 1/(p + c/N)", f.PerRecordS*1e6)
+	case f.PerCommitS <= 0:
+		return Fit{}, fmt.Errorf("the fit gives a per-commit cost of %.3g µs (R² %.2f over %d points), which is not positive: commits did not measurably slow this strategy", f.PerCommitS*1e6, f.R2, f.Observations)
+	case f.R2 < MinR2:
+		return Fit{}, fmt.Errorf("R² is %.2f over %d points, below %.1f: the points do not follow 1/(p + c/N)", f.R2, f.Observations, MinR2)
 	}
 	return f, nil
 }

@@ -43,10 +43,11 @@ type CurvePoint struct {
 	Series string
 	// X is the interval on its axis: records (count, hybrid) or seconds.
 	X float64
-	// Deviation from the strategy's fitted curve (see Fit.Deviation);
-	// meaningful when Fitted.
-	Deviation float64
-	Fitted    bool
+	// Expected is the throughput the strategy's other points predict here
+	// (their fit, leaving this point out) and Deviation how far the
+	// measurement lies from it (see Fit.Deviation); meaningful when Fitted.
+	Expected, Deviation float64
+	Fitted              bool
 }
 
 // FarOff reports whether the point lies more than FarOff from its fit.
@@ -168,28 +169,37 @@ func Panels(rs []results.Result) ([]Panel, error) {
 
 func (p *Panel) fit() {
 	p.Fits, p.FitErrors = map[string]Fit{}, map[string]error{}
-	for _, s := range p.Strategies() {
+	obsOf := func(s string, skip int) []Observation {
 		var obs []Observation
-		for _, pt := range p.Points {
-			if pt.Strategy != s {
+		for i, pt := range p.Points {
+			if pt.Strategy != s || i == skip {
 				continue
 			}
 			for _, r := range pt.Reps {
 				obs = append(obs, Observation{RecordsPerCommit: summary.RecordsPerCommit(r), RecordsPerSec: r.Throughput.RecordsPerSec})
 			}
 		}
-		f, err := FitCost(obs)
+		return obs
+	}
+	for _, s := range p.Strategies() {
+		f, err := FitCost(obsOf(s, -1))
 		if err != nil {
 			p.FitErrors[s] = err
 			continue
 		}
 		p.Fits[s] = f
 	}
+	// A point is judged against the fit of its strategy's other points
+	// (leave one out): an outlier must not bend the curve it is judged by,
+	// nor pull the whole fit below MinR2 and so escape notice.
 	for i, pt := range p.Points {
-		if f, ok := p.Fits[pt.Strategy]; ok {
-			p.Points[i].Deviation = f.Deviation(pt.RecordsPerCommit, pt.Throughput.Mean)
-			p.Points[i].Fitted = true
+		f, err := FitCost(obsOf(pt.Strategy, i))
+		if err != nil {
+			continue
 		}
+		p.Points[i].Expected = f.Throughput(pt.RecordsPerCommit)
+		p.Points[i].Deviation = f.Deviation(pt.RecordsPerCommit, pt.Throughput.Mean)
+		p.Points[i].Fitted = true
 	}
 }
 

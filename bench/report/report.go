@@ -328,15 +328,23 @@ func crashCells(pt model.CurvePoint) [2]string {
 
 func fitTable(p model.Panel) *Table {
 	t := &Table{Caption: "Cost model: throughput ≈ 1/(p + c/N), least squares of 1/throughput on 1/N over every repetition",
-		Head: []string{"strategy", "p (µs/record)", "c (µs/commit)", "model ceiling 1/p (records/s)", "R²", "points"}}
+		Head: []string{"strategy", "p (µs/record)", "c (µs/commit)", "model ceiling 1/p (records/s)", "R²", "points", "largest residual"}}
 	for _, s := range p.Strategies() {
 		f, ok := p.Fits[s]
 		if !ok {
-			t.Notes = append(t.Notes, fmt.Sprintf("%s: no fit (%v)", s, p.FitErrors[s]))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: no fit: %v", s, p.FitErrors[s]))
 			continue
 		}
+		worst := 0.0
+		for _, pt := range p.Points {
+			if pt.Strategy == s {
+				if d := f.Deviation(pt.RecordsPerCommit, pt.Throughput.Mean); math.Abs(d) > math.Abs(worst) {
+					worst = d
+				}
+			}
+		}
 		t.Rows = append(t.Rows, []string{s, fmt.Sprintf("%.3f", f.PerRecordS*1e6), fmt.Sprintf("%.1f", f.PerCommitS*1e6),
-			plot.Human(f.Ceiling()), fmt.Sprintf("%.3f", f.R2), fmt.Sprint(f.Observations)})
+			plot.Human(f.Ceiling()), fmt.Sprintf("%.3f", f.R2), fmt.Sprint(f.Observations), percent(worst)})
 	}
 	for _, c := range p.Ceiling {
 		t.Notes = append(t.Notes, fmt.Sprintf("measured ceiling (%s, never commits): %s records/s", c.Strategy, plot.Human(c.Throughput.Mean)))
@@ -349,9 +357,8 @@ func farOff(p model.Panel) []string {
 	var out []string
 	for _, pt := range p.Points {
 		if pt.FarOff() {
-			f := p.Fits[pt.Strategy]
-			out = append(out, fmt.Sprintf("%s at %s: measured %s records/s, the fit predicts %s (%+.0f%%)",
-				pt.Series, pt.Label(), plot.Human(pt.Throughput.Mean), plot.Human(f.Throughput(pt.RecordsPerCommit)), 100*pt.Deviation))
+			out = append(out, fmt.Sprintf("%s at %s: measured %s records/s, the strategy's other points predict %s (%+.0f%%)",
+				pt.Series, pt.Label(), plot.Human(pt.Throughput.Mean), plot.Human(pt.Expected), 100*pt.Deviation))
 		}
 	}
 	return out

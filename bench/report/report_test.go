@@ -37,7 +37,7 @@ func TestWriteFromFixture(t *testing.T) {
 	md := read(t, paths[1])
 
 	for _, want := range []string{"<!DOCTYPE html>", "</html>", "Environment", "embedded kfake", "go1.26.8",
-		"static membership true", "Cost model", "Capacity plan", "at-least-once-async at 1000rec"} {
+		"static membership true", "Cost model", "Capacity plan", "at-least-once-sync at 1000rec"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
 		}

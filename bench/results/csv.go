@@ -25,13 +25,20 @@ var csvColumns = []struct {
 	{"emulated_commit_delay_ns", func(r Result) string { return i64(r.Broker.EmulatedCommitDelayNs) }},
 	{"records_per_s", func(r Result) string { return f64(r.Throughput.RecordsPerSec) }},
 	{"commits", func(r Result) string { return i64(r.Throughput.Commits) }},
+	{"commits_total", func(r Result) string { return i64(r.Throughput.CommitsTotal) }},
+	{"failed_commits", func(r Result) string { return i64(r.Throughput.FailedCommits) }},
+	{"shutdown_ms", func(r Result) string { return f64(r.Throughput.ShutdownMs) }},
 	{"commits_per_s", func(r Result) string { return f64(r.Throughput.CommitsPerSec) }},
 	{"commit_p50_us", func(r Result) string { return f64(r.Throughput.CommitLatency.P50Us) }},
 	{"commit_p99_us", func(r Result) string { return f64(r.Throughput.CommitLatency.P99Us) }},
 	{"commit_p999_us", func(r Result) string { return f64(r.Throughput.CommitLatency.P999Us) }},
 	{"commit_max_us", func(r Result) string { return f64(r.Throughput.CommitLatency.MaxUs) }},
+	{"commit_latency_samples", func(r Result) string { return i64(r.Throughput.CommitLatency.Count) }},
 	{"wire_commit_p50_us", func(r Result) string { return f64(r.Throughput.WireCommitLatency.P50Us) }},
+	{"wire_commit_p99_us", func(r Result) string { return f64(r.Throughput.WireCommitLatency.P99Us) }},
 	{"worker_cpu_s", func(r Result) string { return f64(r.Throughput.WorkerCPUSeconds) }},
+	{"broker_cpu_s", func(r Result) string { return opt(r.Throughput.BrokerCPUSeconds, f64) }},
+	{"offsets_topic_appended_bytes", func(r Result) string { return opt(r.Throughput.OffsetsTopicBytes, i64) }},
 	{"crashes", func(r Result) string { return crash(r, func(c *Crash) string { return strconv.Itoa(c.Kills) }) }},
 	{"replay_mean_records", func(r Result) string { return crash(r, func(c *Crash) string { return f64(c.ReplayMean) }) }},
 	{"replay_max_records", func(r Result) string { return crash(r, func(c *Crash) string { return i64(c.ReplayMax) }) }},
@@ -43,6 +50,13 @@ var csvColumns = []struct {
 
 func i64(v int64) string   { return strconv.FormatInt(v, 10) }
 func f64(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+func opt[T any](v *T, f func(T) string) string {
+	if v == nil {
+		return ""
+	}
+	return f(*v)
+}
+
 func crash(r Result, f func(*Crash) string) string {
 	if r.Crash == nil {
 		return ""

@@ -77,9 +77,17 @@ type Throughput struct {
 	MeasuredRecords int64   `json:"measured_records"`
 	MeasuredSeconds float64 `json:"measured_s"`
 	RecordsPerSec   float64 `json:"records_per_s"`
-	Commits         int64   `json:"commits"`
-	CommitsPerSec   float64 `json:"commits_per_s"`
-	FailedCommits   int64   `json:"failed_commits"`
+	// Commits are the commits that completed inside the measured window;
+	// CommitsTotal counts warm-up and shutdown commits too. Failed commits
+	// (the whole phase) are never in either.
+	Commits       int64   `json:"commits"`
+	CommitsTotal  int64   `json:"commits_total"`
+	CommitsPerSec float64 `json:"commits_per_s"`
+	FailedCommits int64   `json:"failed_commits"`
+	// ShutdownMs is the time from the last record processed to the
+	// worker's end: its final commit, last transaction or relay drain,
+	// which the window leaves out.
+	ShutdownMs float64 `json:"shutdown_ms"`
 	// CommitLatency is measured around the commit call; WireCommitLatency
 	// is the commit request on the wire (franz-go broker hook): OffsetCommit,
 	// or EndTxn for the transactional strategy.

@@ -4,7 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/results"
@@ -41,7 +42,7 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point, strat consume.Str
 	t := results.Throughput{
 		Records:             tally.Records,
 		FailedCommits:       ph.failed,
-		Commits:             int64(len(ph.commits) + len(ph.autos)),
+		CommitsTotal:        int64(len(ph.commits) + len(ph.autos)),
 		WorkerCPUSeconds:    s.cpuSeconds(),
 		BrokerCPUSeconds:    cpu,
 		OffsetsTopicRecords: offRecords,
@@ -50,41 +51,53 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point, strat consume.Str
 		Lost:                tally.Lost,
 		Duplicates:          tally.Duplicates,
 	}
-	from, to, err := steadyWindow(ph.progress, r.w.WarmupRecords)
+	win, err := steadyWindow(ph.progress, r.w.WarmupRecords)
 	if err != nil {
 		return t, 0, err
 	}
-	secs := float64(to.at-from.at) / 1e9
-	t.MeasuredRecords = to.v - from.v
-	t.MeasuredSeconds = secs
-	t.RecordsPerSec = float64(t.MeasuredRecords) / secs
+	if err := ph.measureWindow(&t, win, pr.doneAt); err != nil {
+		return t, 0, err
+	}
+	if t.Relay, err = ph.relay(ctx); err != nil {
+		return t, 0, err
+	}
+	return t, time.Duration(pr.doneAt - pr.firstAt), nil
+}
+
+// measureWindow fills in what the steady window holds: records, seconds,
+// the commits made inside it and their latencies, and the shutdown that
+// followed it (doneAt is when the worker reported the end, after its
+// final commit, transaction or relay drain).
+func (ph *phase) measureWindow(t *results.Throughput, w window, doneAt int64) error {
+	t.MeasuredRecords = w.records()
+	t.MeasuredSeconds = w.seconds()
+	t.RecordsPerSec = float64(t.MeasuredRecords) / t.MeasuredSeconds
+	if doneAt > w.to.at {
+		t.ShutdownMs = float64(doneAt-w.to.at) / 1e6
+	}
 	call, wire := metrics.NewHistogram(), metrics.NewHistogram()
-	inWindow := func(ss []sample, h *hdrhistogram.Histogram) (n int64) {
+	record := func(ss []sample, h *hdrhistogram.Histogram) (n int64) {
 		for _, c := range ss {
-			if c.at > from.at && c.at <= to.at {
+			if w.holds(c.at) {
 				metrics.Record(h, time.Duration(c.v))
 				n++
 			}
 		}
 		return n
 	}
-	autos := 0
+	t.Commits = record(ph.commits, call)
 	for _, at := range ph.autos {
-		if at > from.at && at <= to.at {
-			autos++
+		if w.holds(at) {
+			t.Commits++
 		}
 	}
-	t.CommitsPerSec = float64(inWindow(ph.commits, call)+int64(autos)) / secs
-	inWindow(ph.wire, wire)
+	t.CommitsPerSec = float64(t.Commits) / t.MeasuredSeconds
+	record(ph.wire, wire)
 	t.CommitLatency, t.WireCommitLatency = metrics.Summarize(call), metrics.Summarize(wire)
-	if t.Relay, err = ph.relay(ctx); err != nil {
-		return t, 0, err
-	}
+	var err error
 	if t.CommitLatencyHist, err = metrics.Encode(call); err != nil {
-		return t, 0, err
+		return err
 	}
-	if t.WireCommitLatencyHist, err = metrics.Encode(wire); err != nil {
-		return t, 0, err
-	}
-	return t, time.Duration(pr.doneAt - pr.firstAt), nil
+	t.WireCommitLatencyHist, err = metrics.Encode(wire)
+	return err
 }

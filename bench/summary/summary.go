@@ -54,7 +54,8 @@ type Cell struct {
 	// OfCeiling is Throughput.Mean over the mean of the `none` cell of the
 	// same workload and broker; NaN without one.
 	OfCeiling float64
-	// Commits is the commits made per repetition.
+	// Commits is the commits made inside the measured window, per
+	// repetition.
 	Commits Stat
 	// RecordsPerCommit is the model's N: records consumed per commit made,
 	// averaged over repetitions (see RecordsPerCommit).
@@ -214,13 +215,15 @@ func looser(cur, b *int64) *int64 {
 	return &v
 }
 
-// RecordsPerCommit is the model's N for one result: records consumed per
-// commit made when the run committed — which also covers time intervals and
-// async commits that coalesce — else the nominal record count, else +Inf.
+// RecordsPerCommit is the model's N for one result: the records of the
+// measured window per commit made inside it — which also places time
+// intervals and async commits that coalesce — else the nominal record
+// count, else +Inf (no commit touched the window).
 func RecordsPerCommit(r results.Result) float64 {
+	t := r.Throughput
 	switch {
-	case r.Throughput.Commits > 0 && r.Throughput.Records > 0:
-		return float64(r.Throughput.Records) / float64(r.Throughput.Commits)
+	case t.Commits > 0 && t.MeasuredRecords > 0:
+		return float64(t.MeasuredRecords) / float64(t.Commits)
 	case r.Interval.Records > 0:
 		return float64(r.Interval.Records)
 	}

@@ -28,7 +28,7 @@ func result(t *testing.T, key, strat string, rep int, rps float64, commitUs []in
 	}
 	return results.Result{Key: key, Workload: "w", Strategy: strat, Guarantee: strategy.GuaranteeAtLeastOnce, Repetition: rep, Interval: iv,
 		Broker:     cluster.Description{Kind: "embedded", Version: "test", Brokers: 1},
-		Throughput: results.Throughput{RecordsPerSec: rps, Commits: int64(len(commitUs)), Records: 1000, CommitLatencyHist: enc}, Crash: crash}
+		Throughput: results.Throughput{RecordsPerSec: rps, Commits: int64(len(commitUs)), Records: 1000, MeasuredRecords: 1000, CommitLatencyHist: enc}, Crash: crash}
 }
 
 func TestCellsMergeRepetitions(t *testing.T) {
