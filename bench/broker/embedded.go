@@ -30,12 +30,20 @@ func StartEmbedded(o Options) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded broker: %w", err)
 	}
+	var delayed []string
 	if d := o.CommitDelay; d > 0 {
-		c.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
-			c.KeepControl()
-			c.SleepControl(func() { time.Sleep(d) })
-			return nil, nil, false
-		})
+		// Every request that commits offsets or a transaction: a remote
+		// cluster costs each of them a round trip. The exactly-once-db and
+		// outbox strategies commit to their database, which this does not
+		// delay; the description says which requests were.
+		for _, k := range []kmsg.Key{kmsg.OffsetCommit, kmsg.TxnOffsetCommit, kmsg.EndTxn} {
+			c.ControlKey(int16(k), func(kmsg.Request) (kmsg.Response, error, bool) {
+				c.KeepControl()
+				c.SleepControl(func() { time.Sleep(d) })
+				return nil, nil, false
+			})
+			delayed = append(delayed, k.Name())
+		}
 	}
 	return &Embedded{c: c, desc: cluster.Description{
 		Kind:                  "embedded",
@@ -43,6 +51,7 @@ func StartEmbedded(o Options) (*Embedded, error) {
 		Brokers:               1,
 		OffsetsReplication:    1,
 		EmulatedCommitDelayNs: int64(o.CommitDelay),
+		EmulatedDelayRequests: delayed,
 		Note:                  "kfake is an in-memory fake, not Kafka: commits cost microseconds, not milliseconds",
 	}}, nil
 }

@@ -7,6 +7,7 @@ package cluster
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -20,9 +21,11 @@ type Description struct {
 	Brokers int `json:"brokers"`
 	// OffsetsReplication is the replication factor of __consumer_offsets.
 	OffsetsReplication int `json:"offsets_replication"`
-	// EmulatedCommitDelayNs is the delay added to every OffsetCommit by the
-	// harness (embedded only), 0 when commits run at the broker's own speed.
-	EmulatedCommitDelayNs int64 `json:"emulated_commit_delay_ns"`
+	// EmulatedCommitDelayNs is the delay the harness adds to each request
+	// in EmulatedDelayRequests (embedded only), 0 when commits run at the
+	// broker's own speed.
+	EmulatedCommitDelayNs int64    `json:"emulated_commit_delay_ns"`
+	EmulatedDelayRequests []string `json:"emulated_delay_requests,omitempty"`
 	// Note warns how the broker differs from production Kafka.
 	Note string `json:"note,omitempty"`
 	// StartupSeconds is how long the provider took to bring the broker up
@@ -40,9 +43,23 @@ var Measured = []string{"startup_s"}
 func (d Description) Label() string {
 	s := fmt.Sprintf("%s %s (%s", d.Kind, d.Version, plural(d.Brokers, "broker"))
 	if d.EmulatedCommitDelayNs > 0 {
-		s += fmt.Sprintf(", +%s emulated commit latency", time.Duration(d.EmulatedCommitDelayNs))
+		s += ", " + d.DelayNote()
 	}
 	return s + ")"
+}
+
+// DelayNote says which requests the harness delayed and by how much, e.g.
+// "+2ms emulated latency on OffsetCommit, TxnOffsetCommit, EndTxn (database
+// commits not delayed)"; empty without a delay.
+func (d Description) DelayNote() string {
+	if d.EmulatedCommitDelayNs <= 0 {
+		return ""
+	}
+	reqs := "OffsetCommit" // what results before the list recorded
+	if len(d.EmulatedDelayRequests) > 0 {
+		reqs = strings.Join(d.EmulatedDelayRequests, ", ")
+	}
+	return fmt.Sprintf("+%s emulated latency on %s (database commits not delayed)", time.Duration(d.EmulatedCommitDelayNs), reqs)
 }
 
 func plural(n int, s string) string {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	texttemplate "text/template"
-	"time"
 
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/model"
@@ -199,7 +198,7 @@ func environmentTable(p model.Panel) *Table {
 	b, e, c := f.Broker, f.Machine, f.Client
 	delay := "none"
 	if b.EmulatedCommitDelayNs > 0 {
-		delay = time.Duration(b.EmulatedCommitDelayNs).String()
+		delay = b.DelayNote()
 	}
 	rows := [][]string{
 		{"broker", b.Label()},

@@ -62,8 +62,10 @@ type Sink struct {
 type Broker struct {
 	// Kind is the provider: embedded (the default).
 	Kind string `yaml:"kind" json:"kind"`
-	// CommitDelay, on the embedded broker, holds every OffsetCommit this long
-	// to emulate a remote cluster's round trip. Results are labelled with it.
+	// CommitDelay, on the embedded broker, holds every OffsetCommit,
+	// TxnOffsetCommit and EndTxn this long to emulate a remote cluster's
+	// round trip (database commits are not delayed). Results are labelled
+	// with it and with the requests it delayed.
 	CommitDelay Duration `yaml:"commit_delay" json:"commit_delay_ns"`
 	// Bootstrap, TLS and SASL reach an external cluster. SASL names where
 	// its password is (an environment variable or a file), never the

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/commitbench/commitbench/bench/summary"
 )
@@ -22,7 +21,7 @@ func Print(w io.Writer, cells []summary.Cell) error {
 				fmt.Fprintln(tw)
 			}
 			last = head
-			fmt.Fprintf(tw, "workload %s on %s%s\n", c.Workload, c.Broker.Kind, delayNote(c.Broker.EmulatedCommitDelayNs))
+			fmt.Fprintf(tw, "workload %s on %s%s\n", c.Workload, c.Broker.Kind, delayNote(c.Broker.DelayNote()))
 			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "reps", "records/s", "±sd", "%ceiling", "commits",
 				"commit n", "p50 µs", "p99", "p99.9", "max", "crashes", "replay mean", "replay max", "lost", "dup effects", "recovery ms", "violations", ""}, "\t"))
 		}
@@ -41,11 +40,11 @@ func Print(w io.Writer, cells []summary.Cell) error {
 	return tw.Flush()
 }
 
-func delayNote(ns int64) string {
-	if ns == 0 {
+func delayNote(note string) string {
+	if note == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (+%s emulated commit latency)", time.Duration(ns))
+	return " (" + note + ")"
 }
 
 func crashF(n int, format string, v float64) string {

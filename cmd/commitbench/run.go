@@ -60,7 +60,7 @@ failure), 130 interrupted (finished points are kept).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.broker, "broker", "", "broker kind, overriding the workloads' broker.kind: embedded, local, container or external")
-	fl.DurationVar(&f.commitDelay, "commit-delay", 0, "embedded broker: hold every OffsetCommit this long (e.g. 2ms), overriding broker.commit_delay")
+	fl.DurationVar(&f.commitDelay, "commit-delay", 0, "embedded broker: hold every OffsetCommit, TxnOffsetCommit and EndTxn this long (e.g. 2ms), overriding broker.commit_delay; database commits are not delayed")
 	fl.StringVar(&f.resultsDir, "results", "results", "directory that receives results/<run-id>/")
 	fl.StringVar(&f.runID, "run-id", "", "name of this run's directory (default: a timestamp)")
 	fl.IntVar(&f.repetitions, "repetitions", 0, "override every workload's repetitions")
