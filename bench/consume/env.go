@@ -68,9 +68,13 @@ type partState struct {
 	epoch int32 // leader epoch of the last processed record
 }
 
-// Applier counts a processed record (the shared ledger).
+// Applier counts a processed record and publishes the commits that
+// succeeded (the shared ledger).
 type Applier interface {
 	Apply(partition int32, offset int64) error
+	// Committed says a commit ending at atNs covered the first covered
+	// records this process processed.
+	Committed(covered, atNs int64)
 }
 
 // Init prepares the position tracking; call it once before Run.
@@ -200,8 +204,8 @@ func (e *Env) positions() map[string]map[int32]kgo.EpochOffset {
 // commitSync commits offsets, waits for the broker and reports the call's
 // latency. A failed commit is reported and returned.
 func (e *Env) commitSync(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
-	start := time.Now()
-	return e.reportCommit(start, e.commitKafka(ctx, offsets))
+	start, covered := time.Now(), e.processed
+	return e.reportCommit(start, covered, e.commitKafka(ctx, offsets))
 }
 
 // commitKafka commits offsets to the group and waits, unreported.
@@ -213,7 +217,9 @@ func (e *Env) commitKafka(ctx context.Context, offsets map[string]map[int32]kgo.
 	return cerr
 }
 
-func (e *Env) reportCommit(start time.Time, err error) error {
+// reportCommit reports a commit that began at start, covering the first
+// covered records this process processed, and ended now with err.
+func (e *Env) reportCommit(start time.Time, covered int64, err error) error {
 	end := time.Now()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -222,7 +228,8 @@ func (e *Env) reportCommit(start time.Time, err error) error {
 		_ = e.Events.Event(wire.Frame{Kind: wire.Failed, A: end.UnixNano()}, false)
 		return fmt.Errorf("commit: %w", err)
 	}
-	return e.Events.Event(wire.Frame{Kind: wire.Commit, A: end.UnixNano(), B: int64(end.Sub(start))}, false)
+	e.Ledger.Committed(covered, end.UnixNano())
+	return e.Events.Event(wire.Frame{Kind: wire.Commit, A: end.UnixNano(), B: int64(end.Sub(start)), C: covered}, false)
 }
 
 // commitErr folds a commit response's per-partition errors into one.

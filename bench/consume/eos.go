@@ -48,7 +48,7 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 		if tx == nil {
 			return nil
 		}
-		start := time.Now()
+		start, covered := time.Now(), e.processed
 		if mode == dbOffsets || mode == withOutbox {
 			if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
 				tx.Rollback()
@@ -66,7 +66,7 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 		if err == nil && mode == dbThenKafka {
 			err = e.commitKafka(ctx, e.positions())
 		}
-		return e.reportCommit(start, err)
+		return e.reportCommit(start, covered, err)
 	}
 	if mode == kafkaOnPoll {
 		c.polled = func(rs []*kgo.Record) error {
@@ -162,7 +162,7 @@ func runTransactional(ctx context.Context, e *Env) error {
 			return nil
 		}
 		open = false
-		start := time.Now()
+		start, covered := time.Now(), e.processed
 		committed, err := s.End(ctx, kgo.TryCommit)
 		if err == nil && !committed {
 			// The transaction aborted (a rebalance, a timeout): kgo rewinds
@@ -173,7 +173,7 @@ func runTransactional(ctx context.Context, e *Env) error {
 			}
 			return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano()}, false)
 		}
-		return e.reportCommit(start, err)
+		return e.reportCommit(start, covered, err)
 	}
 	for !e.Done() {
 		max := e.MaxPoll

@@ -116,9 +116,9 @@ func runAsync(ctx context.Context, e *Env) error {
 		}
 		t.reset()
 		inflight.Store(true)
-		start := time.Now()
+		start, covered := time.Now(), e.processed
 		e.Client.CommitOffsets(ctx, e.positions(), func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-			if err := e.reportCommit(start, commitErr(resp, err)); err != nil && ctx.Err() == nil {
+			if err := e.reportCommit(start, covered, commitErr(resp, err)); err != nil && ctx.Err() == nil {
 				failed.Store(&err)
 			}
 			inflight.Store(false)

@@ -68,7 +68,7 @@ func TestSharedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer parent.Close()
-	child, err := Open(path, end)
+	child, err := Open(path, end, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,46 @@ func TestSharedFile(t *testing.T) {
 	if got != want {
 		t.Fatalf("tally through the parent's mapping %+v, want %+v", got, want)
 	}
-	if _, err := Open(path, map[int32]int64{0: 11}); err == nil {
+	if _, err := Open(path, map[int32]int64{0: 11}, 0); err == nil {
 		t.Error("a ledger of another size opened")
+	}
+}
+
+// Each process publishes its count and its last commit in a slot of its
+// own; a later process on the same slot goes on from where the last left.
+func TestSlots(t *testing.T) {
+	end := map[int32]int64{0: 100}
+	path := filepath.Join(t.TempDir(), "ledger")
+	parent, err := Create(path, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Close()
+	first, err := Open(path, end, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyRange(t, first, 0, 0, 30)
+	first.Committed(20, 1234)
+	first.Close()
+	second, err := Open(path, end, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(path, end, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyRange(t, second, 0, 20, 30) // a replay of 10
+	second.Committed(4, 5678)
+	applyRange(t, other, 0, 30, 37)
+	if got := parent.Applied(); got != 47 {
+		t.Errorf("applied %d across slots, want 30 + 10 + 7", got)
+	}
+	if s := parent.Slot(0); s != (SlotState{Applied: 40, CommittedThrough: 34, CommittedAtNs: 5678}) {
+		t.Errorf("slot 0 %+v: want 40 applied, the last commit through 30 + 4", s)
+	}
+	if _, err := Open(path, end, Slots); err == nil {
+		t.Error("a slot out of range opened")
 	}
 }

@@ -46,7 +46,7 @@ type Panel struct {
 	Title string
 	// Environment, Measurements, Fits, Claim and Plan are the tables;
 	// Plan is nil without a duplicate budget.
-	Environment, Measurements, Load, Fits, Claim, Plan *Table
+	Environment, Measurements, Load, Replay, Fits, Claim, Plan *Table
 	// FarOff lists the points more than model.FarOff from their fit.
 	FarOff []string
 	// Violations lists every breach a strategy's claim suffered.
@@ -83,6 +83,7 @@ func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, erro
 			Environment:  environmentTable(p),
 			Measurements: measurementTable(p),
 			Load:         loadTable(p),
+			Replay:       replayTable(p),
 			Fits:         fitTable(p),
 			Claim:        claimTable(p),
 			FarOff:       farOff(p),
@@ -256,6 +257,52 @@ func loadTable(p model.Panel) *Table {
 		t.Notes = append(t.Notes, "The embedded broker shares the harness process and keeps no __consumer_offsets log: broker figures are not measured.")
 	}
 	return t
+}
+
+// replayTable sets each cell's measured replay per crash beside the
+// model's: a kill at a uniformly random moment of the commit cycle replays
+// a uniform share of the window W — N records for a count interval, r·T at
+// the measured rate r for a time interval T (the smaller for a hybrid) —
+// so quartiles W/4, W/2, 3W/4, at most W.
+func replayTable(p model.Panel) *Table {
+	t := &Table{Caption: "Replay per crash against the model (kills placed uniformly over the phase's consumption)",
+		Head: []string{"strategy", "interval", "crashes", "replay p25 / p50 / p75", "model W/4 / W/2 / 3W/4", "mean (model W/2)", "max (W)", "processed since the last commit, mean"}}
+	for _, pt := range p.Points {
+		c := pt.Crash
+		if c == nil || c.Kills == 0 {
+			continue
+		}
+		w := window(pt)
+		q := c.ReplayQuartiles
+		since := "–"
+		if c.SinceCommitN > 0 {
+			since = fmt.Sprintf("%s (%d kills)", plot.Human(c.SinceCommitMean), c.SinceCommitN)
+		}
+		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), fmt.Sprint(c.Kills),
+			fmt.Sprintf("%s / %s / %s", plot.Human(q[0]), plot.Human(q[1]), plot.Human(q[2])),
+			fmt.Sprintf("%s / %s / %s", plot.Human(w/4), plot.Human(w/2), plot.Human(3*w/4)),
+			fmt.Sprintf("%s (%s)", plot.Human(c.ReplayMean), plot.Human(w/2)),
+			fmt.Sprintf("%s (%s)", plot.Human(float64(c.ReplayMax)), plot.Human(w)), since})
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	t.Notes = append(t.Notes, "Strategies that commit before processing (at-most-once) or whose effects land once (the exactly-once family, replay absorbed) are shown against the same model; replay under at-most-once should be 0.",
+		"With few crashes the quartiles are coarse: the crash count is beside every row.")
+	return t
+}
+
+// window is the model's commit window W of a point, in records.
+func window(pt model.CurvePoint) float64 {
+	iv := pt.Interval
+	w := math.Inf(1)
+	if iv.Records > 0 {
+		w = float64(iv.Records)
+	}
+	if iv.Every > 0 {
+		w = min(w, pt.Throughput.Mean*iv.Every.D().Seconds())
+	}
+	return w
 }
 
 func stat(s summary.Stat, format string) string {

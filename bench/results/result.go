@@ -127,12 +127,28 @@ type Relay struct {
 	Lag metrics.Latency `json:"lag"`
 }
 
+// Landing is where one kill landed.
+type Landing struct {
+	// PlannedAtRecords is the position the kill was planned at and
+	// AtRecords where it landed: effects applied in the phase, replays
+	// included, when the worker died.
+	PlannedAtRecords int64 `json:"planned_at_records"`
+	AtRecords        int64 `json:"at_records"`
+	// SinceCommitRecords and SinceCommitMs are what the killed worker had
+	// processed, and how long it had run, since its last successful
+	// commit; absent when it had made none.
+	SinceCommitRecords *int64   `json:"since_commit_records,omitempty"`
+	SinceCommitMs      *float64 `json:"since_commit_ms,omitempty"`
+}
+
 // Crash is the crash phase: the worker is SIGKILLed at planned moments and
 // replaced until the topic is consumed.
 type Crash struct {
 	Planned int `json:"planned"`
 	// Kills is how many SIGKILLs landed (a worker may finish first).
 	Kills int `json:"kills"`
+	// Landed says where each kill landed, in order.
+	Landed []Landing `json:"landed"`
 	// ReplayPerCrash: effects applied again after each kill.
 	ReplayPerCrash []int64   `json:"replay_per_crash_records"`
 	ReplayMean     float64   `json:"replay_mean_records"`

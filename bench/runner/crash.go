@@ -15,6 +15,7 @@ import (
 
 // crashRec is what the crash phase knows about one kill.
 type crashRec struct {
+	landing  results.Landing
 	killAt   time.Time
 	started  map[int32]int64 // where the killed worker had resumed
 	before   ledger.Snapshot // the ledger when the killed worker started
@@ -23,11 +24,28 @@ type crashRec struct {
 	resumed  map[int32]int64 // where the replacement resumed
 }
 
-// crashes runs the crash phase: the worker is SIGKILLed at seeded random
-// moments and replaced until the topic is consumed. busy is how long one
-// worker took to consume it in the throughput phase; kills are spread over
-// that span.
-func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strategy, busy time.Duration) (*results.Crash, error) {
+// killPositions plans k kills over the phase's consumption of records
+// records: the i-th lands uniformly at random in the i-th of k equal
+// strata, so kills reach every part of the topic (with k a multiple of 4,
+// every quartile) whatever a worker's start, and each lands at a random
+// point of its commit cycle. Positions count effects, replays included.
+// Seeded by the cell and repetition, not the point's place in the run, so
+// they stay the same when workloads are combined.
+func killPositions(seed int64, key string, rep, k int, records int64) []int64 {
+	cell := fnv.New64a()
+	fmt.Fprintf(cell, "%s#%d", key, rep)
+	rng := rand.New(rand.NewPCG(uint64(seed), cell.Sum64()))
+	out := make([]int64, k)
+	for i := range out {
+		out[i] = int64((float64(i) + rng.Float64()) * float64(records) / float64(k))
+	}
+	return out
+}
+
+// crashes runs the crash phase: the worker is SIGKILLed at planned
+// positions of the phase's consumption and replaced until the topic is
+// consumed.
+func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strategy) (*results.Crash, error) {
 	ph, err := r.newPhase(ctx, p, strat, "crash")
 	if ph != nil {
 		defer ph.close(context.WithoutCancel(ctx))
@@ -35,34 +53,26 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 	if err != nil {
 		return nil, err
 	}
-	k := r.w.Crashes.PerPoint
-	// Seeded by the cell and repetition, not the point's place in the
-	// run, so the kill moments stay the same when workloads are combined.
-	cell := fnv.New64a()
-	fmt.Fprintf(cell, "%s#%d", p.Key, p.Repetition)
-	rng := rand.New(rand.NewPCG(uint64(r.w.Crashes.Seed), cell.Sum64()))
-	slot := busy / time.Duration(k+1)
+	plan := killPositions(r.w.Crashes.Seed, p.Key, p.Repetition, r.w.Crashes.PerPoint, r.w.Topic.Records)
 	began := time.Now()
 	var recs []crashRec
 	var base int64
 	before := ph.ledger.Snapshot()
 	for {
+		startedNs := time.Now().UnixNano()
 		s, err := start(ctx, r.worker, ph.cfg)
 		if err != nil {
 			return nil, err
 		}
 		pr := &proc{s: s, starts: map[int32]int64{}, base: base}
-		delay := time.Duration(-1)
-		if len(recs) < k {
-			// Uniform within the middle of a slot, so a kill lands at a
-			// random point of the commit cycle and the worker is busy.
-			delay = time.Duration(float64(slot) * (0.1 + 0.8*rng.Float64()))
+		killAt := int64(-1)
+		if len(recs) < len(plan) {
+			killAt = plan[len(recs)]
 		}
-		killAt, err := r.pump(ctx, ph, pr, delay)
+		killedAt, err := r.pump(ctx, ph, pr, killAt)
 		if err != nil {
 			return nil, err
 		}
-		killed := !killAt.IsZero()
 		if n := len(recs); n > 0 {
 			last := &recs[n-1]
 			last.resumed = pr.starts
@@ -72,13 +82,14 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 			}
 		}
 		base = lastProgress(ph.progress)
-		if !killed {
+		if killedAt.IsZero() {
 			break
 		}
-		fmt.Fprintf(r.log, "%s rep %d: SIGKILL %d after %s of work\n", p.Key, p.Repetition, len(recs)+1, delay.Round(time.Microsecond))
-		after := ph.ledger.Snapshot()
-		recs = append(recs, crashRec{killAt: killAt, started: pr.starts, before: before, after: after})
-		before = after
+		rec := crashRec{killAt: killedAt, started: pr.starts, before: before, after: ph.ledger.Snapshot()}
+		rec.landing = landing(killAt, ph.ledger.Applied(), ph.ledger.Slot(ph.cfg.LedgerSlot), startedNs, killedAt)
+		fmt.Fprintf(r.log, "%s rep %d: SIGKILL %d at %d records (planned %d)\n", p.Key, p.Repetition, len(recs)+1, rec.landing.AtRecords, killAt)
+		recs = append(recs, rec)
+		before = rec.after
 	}
 	wall := time.Since(began)
 	eff, err := ph.effects(ctx)
@@ -92,8 +103,9 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 	}
 	c := &results.Crash{
 		Relay:          relay,
-		Planned:        k,
+		Planned:        len(plan),
 		Kills:          len(recs),
+		Landed:         []results.Landing{},
 		ReplayPerCrash: []int64{},
 		LostPerCrash:   []int64{},
 		RecoveryMs:     []float64{},
@@ -103,6 +115,7 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 		WallSeconds:    wall.Seconds(),
 	}
 	for _, rec := range recs {
+		c.Landed = append(c.Landed, rec.landing)
 		// What the kill replays: records the killed worker applied at or
 		// past where its replacement resumed.
 		replay := appliedBetween(rec.before, rec.after, rec.resumed)
@@ -128,13 +141,27 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 	if n := len(c.RecoveryMs); n > 0 {
 		c.RecoveryMeanMs /= float64(n)
 	}
-	if b, ok := ph.strat.ReplayBound(p.Interval.Records); ok {
+	if b, ok := strat.ReplayBound(p.Interval.Records); ok {
 		c.ReplayBound = &b
 	}
-	if b, ok := ph.strat.LossBound(p.Interval.Records); ok {
+	if b, ok := strat.LossBound(p.Interval.Records); ok {
 		c.LossBound = &b
 	}
 	return c, nil
+}
+
+// landing is where a kill landed: the phase's count of effects when the
+// worker died, and how far the killed worker had got since its last
+// successful commit — both read from the ledger once the worker was dead,
+// where it published them without a system call, so exact.
+func landing(planned, diedAt int64, slot ledger.SlotState, startedNs int64, killedAt time.Time) results.Landing {
+	l := results.Landing{PlannedAtRecords: planned, AtRecords: diedAt}
+	if slot.CommittedAtNs >= startedNs { // a commit of this worker's
+		since := slot.Applied - slot.CommittedThrough
+		ms := float64(killedAt.UnixNano()-slot.CommittedAtNs) / 1e6
+		l.SinceCommitRecords, l.SinceCommitMs = &since, &ms
+	}
+	return l
 }
 
 // appliedBetween counts records at or past from[p] whose count rose from

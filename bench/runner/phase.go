@@ -21,7 +21,12 @@ import (
 )
 
 // sample is a timestamped value from a worker (Unix ns, value).
-type sample struct{ at, v int64 }
+type sample struct {
+	at, v int64
+	// covered is, for a commit, how many records the worker had processed
+	// when it issued the commit.
+	covered int64
+}
 
 // newPhase creates the phase's shared ledger and, for strategies whose
 // effects land elsewhere, its sink tables or output topic.
@@ -152,15 +157,15 @@ type proc struct {
 func (ph *phase) handle(pr *proc, f wire.Frame) error {
 	switch f.Kind {
 	case wire.Commit:
-		ph.commits = append(ph.commits, sample{f.A, f.B})
+		ph.commits = append(ph.commits, sample{at: f.A, v: f.B, covered: f.C})
 	case wire.RelayLag:
-		ph.lags = append(ph.lags, sample{f.A, f.B})
+		ph.lags = append(ph.lags, sample{at: f.A, v: f.B})
 	case wire.AutoCommit:
 		ph.autos = append(ph.autos, f.A)
 	case wire.CommitOnWire:
-		ph.wire = append(ph.wire, sample{f.A, f.B})
+		ph.wire = append(ph.wire, sample{at: f.A, v: f.B})
 	case wire.Progress:
-		ph.progress = append(ph.progress, sample{f.A, pr.base + f.B})
+		ph.progress = append(ph.progress, sample{at: f.A, v: pr.base + f.B})
 	case wire.First:
 		pr.firstAt = f.A
 	case wire.Done:

@@ -6,21 +6,25 @@ import (
 	"time"
 )
 
+// killPoll is how often the pump reads the ledger's count while a kill is
+// planned: the kill lands within this much consumption of its position.
+const killPoll = time.Millisecond
+
 // pump feeds a worker's frames to the phase until the worker exits. With
-// killAfter ≥ 0 it SIGKILLs the worker that long after its first record
-// and reports when (a zero time: not killed).
-func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.Duration) (killedAt time.Time, err error) {
+// killAt ≥ 0 it SIGKILLs the worker once the phase's ledger counts killAt
+// effects (replays included) and the worker has processed a record, and
+// reports when (a zero time: not killed).
+func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAt int64) (killedAt time.Time, err error) {
 	stall := time.NewTimer(r.stall)
 	defer stall.Stop()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	var kill *time.Timer
 	var killC <-chan time.Time
-	defer func() {
-		if kill != nil {
-			kill.Stop()
-		}
-	}()
+	if killAt >= 0 {
+		poll := time.NewTicker(killPoll)
+		defer poll.Stop()
+		killC = poll.C
+	}
 	// abort kills the worker and drains what it wrote before dying.
 	abort := func() (time.Time, error) {
 		at, err := pr.s.kill()
@@ -62,17 +66,14 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAfter time.D
 				<-stall.C
 			}
 			stall.Reset(r.stall)
-			if killAfter >= 0 && kill == nil && pr.firstAt != 0 && pr.doneAt == 0 {
-				kill = time.NewTimer(time.Until(time.Unix(0, pr.firstAt).Add(killAfter)))
-				killC = kill.C
-			}
 		case <-killC:
-			if pr.doneAt != 0 {
+			switch {
+			case pr.doneAt != 0:
 				// It finished first: a kill now would be no crash at all.
 				killC = nil
-				continue
+			case pr.firstAt != 0 && ph.ledger.Applied() >= killAt:
+				return abort()
 			}
-			return abort()
 		case <-stall.C:
 			_, _ = abort()
 			return time.Time{}, fmt.Errorf("worker sent nothing for %s (is the broker reachable and the group stable?): %s", r.stall, pr.s.stderr.String())

@@ -208,13 +208,13 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 	if strat.Effects == strategy.EffectsDB {
 		res.Sink = r.w.Sink.Kind
 	}
-	tp, busy, err := r.throughput(ctx, p, strat)
+	tp, err := r.throughput(ctx, p, strat)
 	if err != nil {
 		return res, fmt.Errorf("%s rep %d, throughput phase: %w", p.Key, p.Repetition, err)
 	}
 	res.Throughput = tp
 	if r.w.Crashes.PerPoint > 0 {
-		c, err := r.crashes(ctx, p, strat, busy)
+		c, err := r.crashes(ctx, p, strat)
 		if err != nil {
 			return res, fmt.Errorf("%s rep %d, crash phase: %w", p.Key, p.Repetition, err)
 		}

@@ -151,6 +151,28 @@ func checkAtMostOnce(t *testing.T, res results.Result, n int64) {
 	}
 }
 
+// checkLandings asserts every planned kill landed at or past its position
+// and the kills reached every quartile of the topic.
+func checkLandings(t *testing.T, res results.Result, records int64) {
+	t.Helper()
+	c := crashed(t, res)
+	if len(c.Landed) != c.Kills || c.Kills != c.Planned {
+		t.Fatalf("%d kills, %d landings, %d planned", c.Kills, len(c.Landed), c.Planned)
+	}
+	var quartiles [4]int
+	for i, l := range c.Landed {
+		if l.AtRecords < l.PlannedAtRecords {
+			t.Errorf("kill %d landed at %d records, before its position %d", i+1, l.AtRecords, l.PlannedAtRecords)
+		}
+		quartiles[min(3, 4*l.AtRecords/records)]++
+	}
+	for q, k := range quartiles {
+		if k == 0 {
+			t.Errorf("no kill landed in quartile %d of the topic: %+v", q+1, c.Landed)
+		}
+	}
+}
+
 type testLog struct{ t *testing.T }
 
 func (l testLog) Write(p []byte) (int, error) { l.t.Log(string(p)); return len(p), nil }
@@ -164,8 +186,20 @@ func sum(xs []int64) (s int64) {
 
 func TestAtLeastOnceSyncCrashes(t *testing.T) {
 	const n = 500
-	res := runOne(t, crashWorkload(t, "at-least-once-sync", n, 3))
+	res := runOne(t, crashWorkload(t, "at-least-once-sync", n, 8))
 	checkAtLeastOnce(t, res, n)
+	checkLandings(t, res, 20000)
+	// Two measures of one thing, taken apart: the ledger's replay can only
+	// be smaller than what the worker processed since its last commit (a
+	// commit in flight may still land after the kill).
+	for i, l := range res.Crash.Landed {
+		if l.SinceCommitRecords == nil {
+			continue
+		}
+		if since := *l.SinceCommitRecords; since < 0 || since > n || res.Crash.ReplayPerCrash[i] > since {
+			t.Errorf("crash %d: %d records since the last commit (bound %d), replayed %d", i+1, since, n, res.Crash.ReplayPerCrash[i])
+		}
+	}
 	// Every commit of the phase, warm-up and the shutdown commit included,
 	// and never more in the window than in the phase.
 	if tp := res.Throughput; tp.CommitsTotal < 20000/n || tp.Commits >= tp.CommitsTotal {

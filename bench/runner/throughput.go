@@ -12,31 +12,30 @@ import (
 	"github.com/commitbench/commitbench/bench/spec"
 )
 
-// throughput runs the crash-free phase: one worker consumes the topic. It
-// also returns how long the worker was busy, which plans the crash phase.
-func (r *Runner) throughput(ctx context.Context, p spec.Point, strat consume.Strategy) (results.Throughput, time.Duration, error) {
+// throughput runs the crash-free phase: one worker consumes the topic.
+func (r *Runner) throughput(ctx context.Context, p spec.Point, strat consume.Strategy) (results.Throughput, error) {
 	ph, err := r.newPhase(ctx, p, strat, "tput")
 	if ph != nil {
 		defer ph.close(context.WithoutCancel(ctx))
 	}
 	if err != nil {
-		return results.Throughput{}, 0, err
+		return results.Throughput{}, err
 	}
 	before := r.load(ctx)
 	s, err := start(ctx, r.worker, ph.cfg)
 	if err != nil {
-		return results.Throughput{}, 0, err
+		return results.Throughput{}, err
 	}
 	pr := &proc{s: s, starts: map[int32]int64{}}
 	began := time.Now()
 	if _, err := r.pump(ctx, ph, pr, -1); err != nil {
-		return results.Throughput{}, 0, err
+		return results.Throughput{}, err
 	}
 	wall := time.Since(began)
 	cpu, offRecords, offBytes := r.load(ctx).since(before)
 	eff, err := ph.effects(ctx)
 	if err != nil {
-		return results.Throughput{}, 0, err
+		return results.Throughput{}, err
 	}
 	tally := eff.Tally()
 	t := results.Throughput{
@@ -53,15 +52,15 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point, strat consume.Str
 	}
 	win, err := steadyWindow(ph.progress, r.w.WarmupRecords)
 	if err != nil {
-		return t, 0, err
+		return t, err
 	}
 	if err := ph.measureWindow(&t, win, pr.doneAt); err != nil {
-		return t, 0, err
+		return t, err
 	}
 	if t.Relay, err = ph.relay(ctx); err != nil {
-		return t, 0, err
+		return t, err
 	}
-	return t, time.Duration(pr.doneAt - pr.firstAt), nil
+	return t, nil
 }
 
 // measureWindow fills in what the steady window holds: records, seconds,

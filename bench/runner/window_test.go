@@ -33,7 +33,7 @@ func TestWindowExcludesWarmupAndShutdown(t *testing.T) {
 	}
 	// Commits: one in the warm-up, two inside, the final one in the
 	// shutdown; the worker reports its end at 600 ms.
-	ph := &phase{commits: []sample{{15 * ms, 1000}, {50 * ms, 2000}, {100 * ms, 3000}, {550 * ms, 500_000}}}
+	ph := &phase{commits: []sample{{at: 15 * ms, v: 1000}, {at: 50 * ms, v: 2000}, {at: 100 * ms, v: 3000}, {at: 550 * ms, v: 500_000}}}
 	var slow, quick results.Throughput
 	if err := ph.measureWindow(&slow, w, 600*ms); err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestWindowExcludesWarmupAndShutdown(t *testing.T) {
 }
 
 func TestWindowTooShort(t *testing.T) {
-	if _, err := steadyWindow([]sample{{1, 10}}, 0); err == nil {
+	if _, err := steadyWindow([]sample{{at: 1, v: 10}}, 0); err == nil {
 		t.Error("one sample made a window")
 	}
 	if _, err := steadyWindow(progressEvery(0, ms, 10, 3), 30); err == nil {

@@ -60,3 +60,27 @@ func Percent(f float64) string {
 	}
 	return fmt.Sprintf("%.1f%%", 100*f)
 }
+
+// MinWindowCommits is the fewest commits per repetition's window that a
+// committing cell's latency and rate figures should rest on.
+const MinWindowCommits = 20
+
+// Caveats says, cell by cell, where a figure rests on too few samples to be
+// read as the table prints it, and what would fix it.
+func Caveats(cells []Cell) []string {
+	var out []string
+	fewReps := 0
+	for _, c := range cells {
+		if c.Interval.Kind() != "" && c.Commits.N > 0 && c.Commits.Mean < MinWindowCommits {
+			out = append(out, fmt.Sprintf("%s: %.0f commits per repetition inside the measured window (fewer than %d): its commit rate and latency rest on few commits; raise topic.records or shorten the interval",
+				c.Key, c.Commits.Mean, MinWindowCommits))
+		}
+		if c.Throughput.N > 0 && c.Throughput.N < 3 {
+			fewReps++
+		}
+	}
+	if fewReps > 0 {
+		out = append(out, fmt.Sprintf("%d of %d cells ran fewer than 3 repetitions: their ±sd says little about the spread; use repetitions: 3 or more", fewReps, len(cells)))
+	}
+	return out
+}

@@ -8,8 +8,10 @@ package summary
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/metrics"
@@ -85,9 +87,15 @@ type Crashes struct {
 	// Kills is how many SIGKILLs landed: the sample count of every
 	// per-crash figure below.
 	Kills int
-	// Replay and Loss are per crash, in records.
+	// Replay and Loss are per crash, in records; ReplayQuartiles are the
+	// 25th, 50th and 75th percentiles of the replays.
 	ReplayMean, LossMean float64
 	ReplayMax, LossMax   int64
+	ReplayQuartiles      [3]float64
+	// SinceCommitMean is the mean of what the killed workers had processed
+	// since their last successful commit, over SinceCommitN kills.
+	SinceCommitMean float64
+	SinceCommitN    int
 	// Lost and Duplicates are totals over every crash.
 	Lost, Duplicates int64
 	// RecoveryMeanMs is over RecoveryN recoveries (a last kill may have no
@@ -166,7 +174,8 @@ func summarise(g results.CellReps) (Cell, error) {
 
 func crashes(reps []results.Result) *Crashes {
 	var s Crashes
-	var replaySum, lossSum, recSum float64
+	var replaySum, lossSum, recSum, sinceSum float64
+	var replays []float64
 	ran := false
 	for _, r := range reps {
 		cr := r.Crash
@@ -179,7 +188,14 @@ func crashes(reps []results.Result) *Crashes {
 		s.Duplicates += cr.Duplicates
 		for _, n := range cr.ReplayPerCrash {
 			replaySum += float64(n)
+			replays = append(replays, float64(n))
 			s.ReplayMax = max(s.ReplayMax, n)
+		}
+		for _, l := range cr.Landed {
+			if l.SinceCommitRecords != nil {
+				sinceSum += float64(*l.SinceCommitRecords)
+				s.SinceCommitN++
+			}
 		}
 		for _, n := range cr.LostPerCrash {
 			lossSum += float64(n)
@@ -203,6 +219,15 @@ func crashes(reps []results.Result) *Crashes {
 	}
 	if s.RecoveryN > 0 {
 		s.RecoveryMeanMs = recSum / float64(s.RecoveryN)
+	}
+	if s.SinceCommitN > 0 {
+		s.SinceCommitMean = sinceSum / float64(s.SinceCommitN)
+	}
+	if len(replays) > 0 {
+		slices.Sort(replays)
+		for i, q := range []float64{0.25, 0.5, 0.75} {
+			s.ReplayQuartiles[i] = stat.Quantile(q, stat.Empirical, replays, nil)
+		}
 	}
 	return &s
 }

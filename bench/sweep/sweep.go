@@ -229,6 +229,9 @@ func (o *Outcome) Print(w io.Writer) error {
 	if err := table.Print(w, cells); err != nil {
 		return err
 	}
+	for _, c := range summary.Caveats(cells) {
+		fmt.Fprintln(w, "note:", c)
+	}
 	violations := 0
 	for _, r := range o.Results {
 		for _, b := range results.Check(r) {

@@ -46,8 +46,10 @@ type Config struct {
 	Sink SinkConfig `json:"sink"`
 	// Output is the topic the transactional strategy produces to.
 	Output string `json:"output,omitempty"`
-	// Ledger is the shared effect file the worker applies effects to.
-	Ledger string `json:"ledger"`
+	// Ledger is the shared effect file the worker applies effects to, and
+	// LedgerSlot where it publishes its running count (one per live process).
+	Ledger     string `json:"ledger"`
+	LedgerSlot int    `json:"ledger_slot"`
 }
 
 // SinkConfig locates a phase's sink tables.
@@ -76,7 +78,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	events := wire.NewWriter(out)
-	processed, err := ledger.Open(cfg.Ledger, cfg.End)
+	processed, err := ledger.Open(cfg.Ledger, cfg.End, cfg.LedgerSlot)
 	if err != nil {
 		return err
 	}
