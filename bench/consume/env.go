@@ -52,6 +52,9 @@ type Env struct {
 	Output  string
 	// Producer is the outbox relay's idempotent producer.
 	Producer *kgo.Client
+	// Reach, when set, is called at every kill point the loop passes
+	// (strategy.Kill*): a test's way to kill the worker there.
+	Reach func(point string)
 
 	parts     []partState // indexed by partition: the per-record path uses no map
 	remaining int         // partitions whose position is short of End
@@ -75,6 +78,9 @@ type Applier interface {
 	// Committed says a commit ending at atNs covered the first covered
 	// records this process processed.
 	Committed(covered, atNs int64)
+	// Issued says a commit was issued without waiting, covering the first
+	// covered records, held back held records after it fell due.
+	Issued(covered, held int64)
 }
 
 // Init prepares the position tracking; call it once before Run.
@@ -103,6 +109,13 @@ func (e *Env) rewind(to map[int32]int64) {
 		if ps.next < ps.end {
 			e.remaining++
 		}
+	}
+}
+
+// reach marks a kill point passed.
+func (e *Env) reach(point string) {
+	if e.Reach != nil {
+		e.Reach(point)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commitbench/commitbench/bench/sink"
+	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
@@ -27,6 +28,9 @@ const (
 	kafkaOnPoll
 	// withOutbox: as dbOffsets, and every result writes an outbox row.
 	withOutbox
+	// dbSplit: the offsets in a second transaction after the results'
+	// (the broken variant a kill between the two exposes).
+	dbSplit
 )
 
 // runDB writes each batch's results inside one database transaction that
@@ -61,7 +65,11 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 		err := tx.Commit(ctx)
 		tx = nil
 		if err == nil {
+			e.reach(strategy.KillDBCommitted)
 			committed()
+		}
+		if err == nil && mode == dbSplit {
+			err = e.saveOffsetsAlone(ctx)
 		}
 		if err == nil && mode == dbThenKafka {
 			err = e.commitKafka(ctx, e.positions())
@@ -95,6 +103,19 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 		return err
 	}
 	return c.commit()
+}
+
+// saveOffsetsAlone writes the next offsets in a transaction of their own.
+func (e *Env) saveOffsetsAlone(ctx context.Context) error {
+	tx, err := e.DB.Begin(ctx, e.Tables, false)
+	if err != nil {
+		return err
+	}
+	if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // rewindToCommitted resets the positions to the group's committed offsets
@@ -162,6 +183,7 @@ func runTransactional(ctx context.Context, e *Env) error {
 			return nil
 		}
 		open = false
+		e.reach(strategy.KillTxnProduced)
 		start, covered := time.Now(), e.processed
 		committed, err := s.End(ctx, kgo.TryCommit)
 		if err == nil && !committed {
@@ -197,6 +219,7 @@ func runTransactional(ctx context.Context, e *Env) error {
 			if err := e.apply(r); err != nil {
 				return err
 			}
+			e.reach(strategy.KillProcessed)
 			out := &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset), Value: r.Value}
 			s.Produce(ctx, out, nil) // failures abort the transaction at End
 			t.count++

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
@@ -60,6 +61,7 @@ func (c consumer) run(ctx context.Context, e *Env) error {
 			if err := e.apply(r); err != nil {
 				return err
 			}
+			e.reach(strategy.KillProcessed)
 			if c.each != nil {
 				if err := c.each(r); err != nil {
 					return err
@@ -114,9 +116,16 @@ func runAsync(ctx context.Context, e *Env) error {
 		if inflight.Load() {
 			return nil // still due; retried on the next record
 		}
+		// What the ledger needs to bound this strategy's replay: how long
+		// the commit waited for the one before it, in records.
+		held := max(0, t.count-e.Records)
+		if e.Records <= 0 {
+			held = 0
+		}
 		t.reset()
 		inflight.Store(true)
 		start, covered := time.Now(), e.processed
+		e.Ledger.Issued(covered, held)
 		e.Client.CommitOffsets(ctx, e.positions(), func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 			if err := e.reportCommit(start, covered, commitErr(resp, err)); err != nil && ctx.Err() == nil {
 				failed.Store(&err)
@@ -184,6 +193,7 @@ func commitAhead(ctx context.Context, e *Env) error {
 			if err := e.apply(r); err != nil {
 				return err
 			}
+			e.reach(strategy.KillProcessed)
 		}
 		if err := e.progress(false); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
@@ -85,6 +86,7 @@ func relay(ctx context.Context, e *Env, wake <-chan struct{}, draining <-chan st
 		if err := e.Producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 			return ctxOr(ctx, fmt.Errorf("relay publishing: %w", err))
 		}
+		e.reach(strategy.KillOutboxPublished)
 		// Marking in small chunks lets the consumer's transactions in
 		// between (SQLite has one writer).
 		for len(ids) > 0 {

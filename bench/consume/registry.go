@@ -66,6 +66,7 @@ var registry = map[string]Strategy{
 	strategy.ExactlyOnceDB:     {loop: runDB(dbOffsets)},
 	strategy.Idempotent:        {loop: runDB(dbThenKafka), UniqueResults: true},
 	strategy.BrokenEOSDB:       {loop: runDB(kafkaOnPoll)},
+	strategy.BrokenEOSDBSplit:  {loop: runDB(dbSplit)},
 	strategy.Transactional:     {loop: runTransactional, Client: TransactClient, WireKey: kmsg.EndTxn},
 	strategy.Outbox:            {loop: runOutbox},
 }

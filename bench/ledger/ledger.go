@@ -21,9 +21,11 @@ import (
 const Slots = 64
 
 // The file's header: per slot, the effects applied, the count its last
-// successful commit covered, and when that commit ended (Unix ns).
+// successful commit covered, when that commit ended (Unix ns), and the
+// count its last issued commit covered with the records it was held back
+// (due, but waiting for the commit before it).
 const (
-	slotWords  = 4
+	slotWords  = 8
 	headerSize = Slots * slotWords * 8
 )
 
@@ -93,6 +95,12 @@ func Open(path string, end map[int32]int64, slot int) (*Ledger, error) {
 	l.slot = slot
 	l.n = atomic.LoadInt64(&l.slots[slot*slotWords])
 	l.n0 = l.n
+	// A new process has issued and committed nothing yet: its bounds
+	// start where it starts, not where the slot's last user left off.
+	w := l.slots[slot*slotWords:]
+	atomic.StoreInt64(&w[4], 0)
+	atomic.StoreInt64(&w[3], l.n0)
+	atomic.StoreInt64(&w[1], l.n0)
 	return l, nil
 }
 
@@ -169,6 +177,15 @@ func (l *Ledger) Committed(covered, atNs int64) {
 	atomic.StoreInt64(&w[1], l.n0+covered)
 }
 
+// Issued publishes a commit issued without waiting for its answer, which
+// covers the first covered records this process applied and was held
+// back for held records after it fell due.
+func (l *Ledger) Issued(covered, held int64) {
+	w := l.slots[l.slot*slotWords:]
+	atomic.StoreInt64(&w[4], held)
+	atomic.StoreInt64(&w[3], l.n0+covered)
+}
+
 // Applied is how many effects every process has applied so far, replays
 // included: the phase's consumption, which the harness reads while workers
 // run to place its kills.
@@ -185,12 +202,17 @@ type SlotState struct {
 	// Applied counts the slot's effects; CommittedThrough is the count
 	// its last successful commit covered, at CommittedAtNs (0: none yet).
 	Applied, CommittedThrough, CommittedAtNs int64
+	// IssuedThrough is the count the last commit issued without waiting
+	// covered, and IssuedHeld the records it was held back after falling
+	// due (0 for strategies that wait for their commits).
+	IssuedThrough, IssuedHeld int64
 }
 
 // Slot reads what slot i has published.
 func (l *Ledger) Slot(i int) SlotState {
 	w := l.slots[i*slotWords:]
-	return SlotState{Applied: atomic.LoadInt64(&w[0]), CommittedThrough: atomic.LoadInt64(&w[1]), CommittedAtNs: atomic.LoadInt64(&w[2])}
+	return SlotState{Applied: atomic.LoadInt64(&w[0]), CommittedThrough: atomic.LoadInt64(&w[1]), CommittedAtNs: atomic.LoadInt64(&w[2]),
+		IssuedThrough: atomic.LoadInt64(&w[3]), IssuedHeld: atomic.LoadInt64(&w[4])}
 }
 
 // Tally is a ledger's state at one moment.

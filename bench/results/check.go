@@ -45,11 +45,13 @@ func Check(r Result) []Breach {
 	if g.NoDuplicates() && c.Duplicates > 0 {
 		add("duplicates", "%s claims %s but applied %d duplicate effects across %d crashes", r.Strategy, g, c.Duplicates, c.Kills)
 	}
-	if b := c.ReplayBound; b != nil {
-		for i, n := range c.ReplayPerCrash {
-			if n > *b {
-				add("replay-bound", "crash %d replayed %d records, above the bound of %d", i+1, n, *b)
-			}
+	for i, n := range c.ReplayPerCrash {
+		b := c.ReplayBound
+		if i < len(c.Landed) && c.Landed[i].ReplayBoundRecords != nil {
+			b = c.Landed[i].ReplayBoundRecords
+		}
+		if b != nil && n > *b {
+			add("replay-bound", "crash %d replayed %d records, above the bound of %d", i+1, n, *b)
 		}
 	}
 	// Under a no-loss guarantee any loss is already reported above.

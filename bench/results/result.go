@@ -134,11 +134,18 @@ type Landing struct {
 	// included, when the worker died.
 	PlannedAtRecords int64 `json:"planned_at_records"`
 	AtRecords        int64 `json:"at_records"`
+	// KillPoint names the point of the loop the worker killed itself at
+	// (crashes.kill_point); PlannedAtRecords is -1 then.
+	KillPoint string `json:"kill_point,omitempty"`
 	// SinceCommitRecords and SinceCommitMs are what the killed worker had
 	// processed, and how long it had run, since its last successful
 	// commit; absent when it had made none.
 	SinceCommitRecords *int64   `json:"since_commit_records,omitempty"`
 	SinceCommitMs      *float64 `json:"since_commit_ms,omitempty"`
+	// ReplayBoundRecords is the most this crash may replay under the
+	// strategy's claim where that bound differs per crash (async
+	// commits: the interval plus what was held back or in flight).
+	ReplayBoundRecords *int64 `json:"replay_bound_records,omitempty"`
 }
 
 // Crash is the crash phase: the worker is SIGKILLed at planned moments and

@@ -11,6 +11,7 @@ import (
 	"github.com/commitbench/commitbench/bench/ledger"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
 )
 
 // crashRec is what the crash phase knows about one kill.
@@ -54,19 +55,26 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 		return nil, err
 	}
 	plan := killPositions(r.w.Crashes.Seed, p.Key, p.Repetition, r.w.Crashes.PerPoint, r.w.Topic.Records)
+	kp := r.w.Crashes.KillPoint // when set, workers kill themselves there instead
 	began := time.Now()
 	var recs []crashRec
 	var base int64
 	before := ph.ledger.Snapshot()
 	for {
 		startedNs := time.Now().UnixNano()
-		s, err := start(ctx, r.worker, ph.cfg)
+		cfg := ph.cfg
+		armed := kp != nil && len(recs) < len(plan)
+		if armed {
+			cfg.KillPoint = kp
+		}
+		s, err := start(ctx, r.worker, cfg)
 		if err != nil {
 			return nil, err
 		}
+		s.armed = armed
 		pr := &proc{s: s, starts: map[int32]int64{}, base: base}
 		killAt := int64(-1)
-		if len(recs) < len(plan) {
+		if kp == nil && len(recs) < len(plan) {
 			killAt = plan[len(recs)]
 		}
 		killedAt, err := r.pump(ctx, ph, pr, killAt)
@@ -87,6 +95,10 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 		}
 		rec := crashRec{killAt: killedAt, started: pr.starts, before: before, after: ph.ledger.Snapshot()}
 		rec.landing = landing(killAt, ph.ledger.Applied(), ph.ledger.Slot(ph.cfg.LedgerSlot), startedNs, killedAt)
+		rec.landing.ReplayBoundRecords = crashBound(strat, p.Interval.Records, ph.ledger.Slot(ph.cfg.LedgerSlot))
+		if armed {
+			rec.landing.PlannedAtRecords, rec.landing.KillPoint = -1, kp.Point
+		}
 		fmt.Fprintf(r.log, "%s rep %d: SIGKILL %d at %d records (planned %d)\n", p.Key, p.Repetition, len(recs)+1, rec.landing.AtRecords, killAt)
 		recs = append(recs, rec)
 		before = rec.after
@@ -162,6 +174,24 @@ func landing(planned, diedAt int64, slot ledger.SlotState, startedNs int64, kill
 		l.SinceCommitRecords, l.SinceCommitMs = &since, &ms
 	}
 	return l
+}
+
+// crashBound is the replay bound of one crash where the strategy's bound
+// depends on it: the held-back and in-flight records the worker published
+// in its ledger slot.
+func crashBound(strat consume.Strategy, records int64, slot ledger.SlotState) *int64 {
+	if strat.Replay != strategy.ReplayIntervalPlusInFlight {
+		return nil
+	}
+	var inFlight int64
+	if slot.IssuedThrough > slot.CommittedThrough { // a commit was in flight
+		inFlight = slot.Applied - slot.IssuedThrough
+	}
+	b, ok := strat.CrashReplayBound(records, slot.IssuedHeld, inFlight)
+	if !ok {
+		return nil
+	}
+	return &b
 }
 
 // appliedBetween counts records at or past from[p] whose count rose from

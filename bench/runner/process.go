@@ -40,6 +40,9 @@ type process struct {
 	rerr   error // a read error other than EOF (set before frames closes)
 	stderr *tail
 	killed bool
+	// armed: the worker was given a kill point, so dying of SIGKILL is
+	// the crash the phase planned, not a failure.
+	armed bool
 }
 
 // start launches a worker with cfg. Its frames arrive on s.frames, which
@@ -101,6 +104,12 @@ func (s *process) kill() (time.Time, error) {
 // killed and exited non-zero is an error carrying its last words.
 func (s *process) wait() error {
 	err := s.cmd.Wait()
+	if s.armed && !s.killed {
+		if ws, ok := s.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			s.killed = true // it reached its kill point
+			return nil
+		}
+	}
 	if s.killed {
 		return nil
 	}

@@ -53,6 +53,9 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAt int64) (k
 				if err != nil {
 					return time.Time{}, err
 				}
+				if pr.s.killed { // at its kill point, just now
+					return time.Now(), nil
+				}
 				if pr.doneAt == 0 {
 					return time.Time{}, fmt.Errorf("worker exited before consuming the topic: %s", pr.s.stderr.String())
 				}

@@ -151,6 +151,19 @@ type Crashes struct {
 	PerPoint int `yaml:"per_point" json:"per_point"`
 	// Seed makes the kill moments repeatable.
 	Seed int64 `yaml:"seed" json:"seed"`
+	// KillPoint, when set, replaces the random moments: each worker in
+	// turn, until PerPoint kills have landed, SIGKILLs itself the
+	// Occurrence-th time it reaches the named point of its loop.
+	KillPoint *KillPoint `yaml:"kill_point,omitempty" json:"kill_point,omitempty"`
+}
+
+// KillPoint is a named point of a worker's loop and which passage of it
+// kills the worker.
+type KillPoint struct {
+	// Point is one of the strategy's kill points (strategy.KillPoints).
+	Point string `yaml:"point" json:"point"`
+	// Occurrence counts passages of the point from 1.
+	Occurrence int `yaml:"occurrence" json:"occurrence"`
 }
 
 // Client holds every client setting that shapes a measurement. Each has a

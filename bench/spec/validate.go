@@ -102,14 +102,16 @@ func (w *Workload) Validate() error {
 			continue
 		}
 		ok := false
+		var whys []string
 		for _, iv := range w.Intervals {
-			if a, _ := info.Accepts(iv.Records, int64(iv.Every)); a {
-				ok = true
+			a, why := info.Accepts(iv.Records, int64(iv.Every))
+			ok = ok || a
+			if !a && !slices.Contains(whys, why) {
+				whys = append(whys, why)
 			}
 		}
 		if !ok {
-			_, why := info.Accepts(w.Intervals[0].Records, int64(w.Intervals[0].Every))
-			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("no listed interval suits %s: %s", name, why),
+			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("no listed interval suits %s: %s", name, strings.Join(whys, "; ")),
 				"add an interval it accepts or drop the strategy")
 		}
 	}
@@ -121,6 +123,18 @@ func (w *Workload) Validate() error {
 			"use less than topic.records (the default is a tenth)")
 	case w.Crashes.PerPoint < 0 || w.Crashes.PerPoint > 50:
 		return bad("crashes.per_point", fmt.Sprintf("%d is out of range", w.Crashes.PerPoint), "use 0 (no crash phase) to 50")
+	}
+	if kp := w.Crashes.KillPoint; kp != nil {
+		if kp.Occurrence < 1 {
+			return bad("crashes.kill_point.occurrence", fmt.Sprintf("%d is out of range", kp.Occurrence), "count passages of the point from 1")
+		}
+		for i, name := range w.Strategies {
+			info, _ := strategy.Lookup(name)
+			if !slices.Contains(info.KillPoints, kp.Point) {
+				return bad("crashes.kill_point.point", fmt.Sprintf("%q is not a kill point of %s (strategies[%d])", kp.Point, name, i),
+					"use one of: "+strings.Join(info.KillPoints, ", "))
+			}
+		}
 	}
 	c := w.Client
 	switch {

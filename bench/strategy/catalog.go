@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Guarantee is the delivery guarantee a strategy claims. The ledger checks
@@ -52,6 +53,7 @@ const (
 	Outbox            = "outbox"
 	BrokenCommitAhead = "broken-commit-ahead" // test-only: see Info.Hidden
 	BrokenEOSDB       = "broken-eos-db"       // test-only: see Info.Hidden
+	BrokenEOSDBSplit  = "broken-eos-db-split" // test-only: see Info.Hidden
 )
 
 // Where a strategy's effects land, which is where the ledger reads them.
@@ -79,6 +81,30 @@ const (
 	ReplayWithinInterval
 	// ReplayNever: offsets are committed before processing.
 	ReplayNever
+	// ReplayIntervalPlusInFlight: at most the count interval, plus the
+	// records a commit was held back while the one before it was in
+	// flight, plus what was processed while the last commit was in flight
+	// (async commits). The bound differs per crash; the harness measures
+	// it from the ledger.
+	ReplayIntervalPlusInFlight
+)
+
+// Kill points: named places of a worker's loop where a test can kill it
+// deterministically, at the worst moments for a claim.
+const (
+	// KillProcessed: a record processed, its offset not yet committed.
+	KillProcessed = "processed"
+	// KillCommitSent: the commit request written, its answer not yet read.
+	KillCommitSent = "commit-sent"
+	// KillDBCommitted: the database transaction committed, nothing sent
+	// to Kafka after it yet.
+	KillDBCommitted = "db-committed"
+	// KillTxnProduced: a Kafka transaction's output produced, EndTxn not
+	// yet sent.
+	KillTxnProduced = "txn-produced"
+	// KillOutboxPublished: the relay published outbox rows, not yet
+	// marked them sent.
+	KillOutboxPublished = "outbox-published"
 )
 
 // Info describes one strategy: what it claims and which commit intervals it
@@ -94,6 +120,9 @@ type Info struct {
 	// elapsed time, or both (whichever comes first). A strategy with neither
 	// never commits and takes no interval.
 	Count, Time bool
+	// MinEveryNs is the shortest time interval the strategy can run (0:
+	// the workload's own limits).
+	MinEveryNs int64
 	// Replay is the replay bound the ledger holds the strategy to.
 	Replay Replay
 	// Effects is where the strategy's effects land: EffectsLedger,
@@ -106,6 +135,8 @@ type Info struct {
 	// Relay: an outbox relay publishes the committed events to an output
 	// topic, which the harness reads to measure the relay.
 	Relay bool
+	// KillPoints are the kill points the strategy's loop passes.
+	KillPoints []string
 	// Hidden strategies are deliberately wrong variants that exist so tests
 	// can prove the ledger catches them; they are not listed to users.
 	Hidden bool
@@ -133,6 +164,8 @@ func (i Info) Accepts(records int64, everyNanos int64) (bool, string) {
 		return false, i.Name + " commits by time only (kgo's autocommit runs on a timer)"
 	case everyNanos > 0 && !i.Time:
 		return false, i.Name + " commits by record count only (a commit must precede the records it covers)"
+	case everyNanos > 0 && everyNanos < i.MinEveryNs:
+		return false, fmt.Sprintf("%s commits at most every %s (kgo refuses a shorter autocommit interval)", i.Name, time.Duration(i.MinEveryNs))
 	}
 	return true, ""
 }
@@ -153,6 +186,17 @@ func (i Info) ReplayBound(records int64) (int64, bool) {
 	return 0, false
 }
 
+// CrashReplayBound is the most one particular crash may replay: the
+// strategy's count bound, or for ReplayIntervalPlusInFlight the interval
+// plus the records the last commit was held back (held) plus those
+// processed while it was still in flight when the kill landed (inFlight).
+func (i Info) CrashReplayBound(records, held, inFlight int64) (int64, bool) {
+	if i.Replay == ReplayIntervalPlusInFlight && records > 0 {
+		return records + held + inFlight, true
+	}
+	return i.ReplayBound(records)
+}
+
 // LossBound is the most records one crash may lose under the strategy's
 // claim, and whether the strategy bounds loss at all.
 func (i Info) LossBound(records int64) (int64, bool) {
@@ -167,32 +211,35 @@ func (i Info) LossBound(records int64) (int64, bool) {
 
 var catalog = []Info{
 	{Name: None, Guarantee: GuaranteeNone, Summary: "never commits: the throughput ceiling"},
-	{Name: AtMostOnce, Guarantee: GuaranteeAtMostOnce, Count: true, Replay: ReplayNever,
+	{Name: AtMostOnce, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtMostOnce, Count: true, Replay: ReplayNever,
 		Summary: "commits the next window of records, then processes them"},
-	{Name: AtLeastOnceSync, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+	{Name: AtLeastOnceSync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Summary: "processes, then commits and waits for the broker"},
-	{Name: AtLeastOnceAsync, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true,
+	{Name: AtLeastOnceAsync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayIntervalPlusInFlight,
 		Summary: "processes, then commits without waiting; at most one commit in flight"},
-	{Name: Autocommit, Guarantee: GuaranteeAtLeastOnce, Time: true,
+	{Name: Autocommit, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond),
 		Summary: "kgo autocommit on a timer: commits what earlier polls returned"},
-	{Name: AutocommitMarks, Guarantee: GuaranteeAtLeastOnce, Time: true,
+	{Name: AutocommitMarks, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond),
 		Summary: "kgo autocommit on a timer, of records marked after processing"},
-	{Name: ExactlyOnceDB, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+	{Name: ExactlyOnceDB, KillPoints: []string{KillProcessed, KillDBCommitted}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Effects: EffectsDB, OffsetsInSink: true,
 		Summary: "one database transaction writes a batch's results and the next offsets; resumes from the database"},
-	{Name: Idempotent, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+	{Name: Idempotent, KillPoints: []string{KillProcessed, KillDBCommitted, KillCommitSent}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Effects: EffectsDB,
 		Summary: "at-least-once commits, results upserted by source record: replays happen, effects land once"},
-	{Name: Transactional, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+	{Name: Transactional, KillPoints: []string{KillProcessed, KillTxnProduced, KillCommitSent}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Effects: EffectsTopic,
 		Summary: "Kafka transactions: consume, produce to an output topic and commit offsets in one transaction"},
-	{Name: Outbox, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+	{Name: Outbox, KillPoints: []string{KillProcessed, KillDBCommitted, KillOutboxPublished}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Effects: EffectsDB, OffsetsInSink: true, Relay: true,
 		Summary: "the transaction writes results, outbox rows and offsets; a relay publishes the outbox to a topic"},
-	{Name: BrokenCommitAhead, Guarantee: GuaranteeAtLeastOnce, Count: true, Hidden: true,
+	{Name: BrokenCommitAhead, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Hidden: true,
 		Summary: "commits before processing yet claims at-least-once: the ledger must catch it losing records"},
-	{Name: BrokenEOSDB, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Effects: EffectsDB, Hidden: true,
+	{Name: BrokenEOSDB, KillPoints: []string{KillProcessed, KillDBCommitted}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Effects: EffectsDB, Hidden: true,
 		Summary: "commits polled offsets to Kafka outside the database transaction: the ledger must catch it losing records"},
+	{Name: BrokenEOSDBSplit, KillPoints: []string{KillProcessed, KillDBCommitted}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true,
+		Replay: ReplayWithinInterval, Effects: EffectsDB, OffsetsInSink: true, Hidden: true,
+		Summary: "writes a batch's offsets in a second database transaction after its results: a kill between the two must show duplicates"},
 }
 
 // Lookup returns the strategy with the given name, or an error that lists

@@ -1,6 +1,10 @@
 package strategy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestBounds(t *testing.T) {
 	for _, tt := range []struct {
@@ -59,5 +63,15 @@ func TestAccepts(t *testing.T) {
 		if i, _ := Lookup(n); i.Hidden {
 			t.Errorf("hidden %s listed to users", n)
 		}
+	}
+}
+
+func TestAutocommitIntervalFloor(t *testing.T) {
+	info, _ := Lookup(Autocommit)
+	if ok, why := info.Accepts(0, int64(50*time.Millisecond)); ok || !strings.Contains(why, "100ms") {
+		t.Errorf("autocommit every 50ms accepted (%q): kgo refuses it", why)
+	}
+	if ok, _ := info.Accepts(0, int64(100*time.Millisecond)); !ok {
+		t.Error("autocommit every 100ms refused")
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -50,6 +53,8 @@ type Config struct {
 	// LedgerSlot where it publishes its running count (one per live process).
 	Ledger     string `json:"ledger"`
 	LedgerSlot int    `json:"ledger_slot"`
+	// KillPoint, when set, makes the worker SIGKILL itself there.
+	KillPoint *spec.KillPoint `json:"kill_point,omitempty"`
 }
 
 // SinkConfig locates a phase's sink tables.
@@ -108,7 +113,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base = append(base, kgo.WithHooks(commitHook{events, int16(strat.WireKey)}))
+	killer := newKiller(cfg.KillPoint)
+	if cfg.KillPoint != nil { // no call per record otherwise
+		env.Reach = killer.reach
+	}
+	base = append(base, kgo.WithHooks(commitHook{events, int16(strat.WireKey), killer}))
 	switch strat.Client {
 	case consume.PartitionsClient:
 		// The database owns the offsets: no group, and the worker seeks
@@ -315,11 +324,21 @@ func work(p spec.Processing) func() {
 }
 
 // commitHook reports every commit request's time on the wire, apart from the
-// client's own queueing that the call latency includes.
+// client's own queueing that the call latency includes, and passes the
+// commit-sent kill point once a commit request is written.
 type commitHook struct {
-	sink *wire.Writer
-	key  int16
+	sink   *wire.Writer
+	key    int16
+	killer *killer
 }
+
+func (h commitHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == h.key && err == nil {
+		h.killer.reach(strategy.KillCommitSent)
+	}
+}
+
+var _ kgo.HookBrokerWrite = commitHook{}
 
 func (h commitHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2E) {
 	if key != h.key || e2e.Err() != nil {
@@ -329,3 +348,24 @@ func (h commitHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE
 }
 
 var _ kgo.HookBrokerE2E = commitHook{}
+
+// killer SIGKILLs this process the chosen time it passes its kill point: a
+// real crash at a deterministic moment. Loops, the relay and client hooks
+// pass points from several goroutines.
+type killer struct {
+	kp   *spec.KillPoint
+	seen atomic.Int64
+}
+
+func newKiller(kp *spec.KillPoint) *killer { return &killer{kp: kp} }
+
+func (k *killer) reach(point string) {
+	if k.kp == nil || point != k.kp.Point {
+		return
+	}
+	if k.seen.Add(1) == int64(k.kp.Occurrence) {
+		// Nothing is flushed: what a crash would lose is lost.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is delivered; never go on past the point
+	}
+}
