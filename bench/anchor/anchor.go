@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/commitbench/commitbench/bench/spec"
 )
 
 // Result is one ConsumerPerformance run.
@@ -20,8 +22,9 @@ type Result struct {
 	// Records consumed and the wall seconds it took, group join included.
 	Records int64   `json:"records"`
 	Seconds float64 `json:"seconds"`
-	// RecordsPerSec counts the whole run; FetchRecordsPerSec leaves out
-	// the group's join and rebalance, as commitbench's steady state does.
+	// RecordsPerSec counts the whole run from the JVM's start;
+	// FetchRecordsPerSec is the steady rate past the warm-up, as
+	// commitbench's window is.
 	RecordsPerSec      float64 `json:"records_per_s"`
 	FetchRecordsPerSec float64 `json:"fetch_records_per_s"`
 	RebalanceMs        float64 `json:"rebalance_ms"`
@@ -35,7 +38,12 @@ type Options struct {
 	Topic     string
 	Group     string
 	Records   int64
-	FetchSize int32 // max bytes per partition per fetch
+	// Client carries the fetch settings the harness's workers use, so
+	// both consumers fetch alike.
+	Client spec.Client
+	// Warmup records are left out of the steady rate, as the harness
+	// leaves them out of its window.
+	Warmup int64
 }
 
 // Run runs ConsumerPerformance once and parses its summary line.
@@ -52,64 +60,81 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		"--topic", o.Topic,
 		"--group", o.Group,
 		"--num-records", strconv.FormatInt(o.Records, 10),
-		"--fetch-size", strconv.Itoa(int(o.FetchSize)),
 		"--timeout", "60000",
+		// The workload's fetch settings, not Java's defaults.
+		"--command-property", fmt.Sprintf("fetch.max.bytes=%d", o.Client.FetchMaxBytes),
+		"--command-property", fmt.Sprintf("max.partition.fetch.bytes=%d", o.Client.FetchMaxPartitionBytes),
+		"--command-property", fmt.Sprintf("max.poll.records=%d", o.Client.MaxPollRecords),
+		"--command-property", fmt.Sprintf("fetch.max.wait.ms=%d", o.Client.FetchMaxWait.D().Milliseconds()),
+		"--command-property", "auto.offset.reset=earliest",
+		// Progress every 100 ms, so the warm-up can be left out.
+		"--show-detailed-stats", "--reporting-interval", "100",
 	}
+	startedAt := time.Now()
 	cmd := exec.CommandContext(ctx, java, args...)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
 		return Result{}, fmt.Errorf("anchor: ConsumerPerformance failed (%w): %s", err, lastLines(stderr.String(), 5))
 	}
-	return Parse(out.String())
+	return Parse(out.String(), o.Warmup, startedAt)
 }
 
-// Parse reads ConsumerPerformance's header and summary lines:
-// start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg,
-// nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec.
-func Parse(out string) (Result, error) {
-	var header, values []string
+// Parse reads ConsumerPerformance's detailed progress lines (one every
+// reporting interval: time, thread, MB so far, MB/s, records so far,
+// records/s, rebalance ms, fetch ms, fetch MB/s, fetch records/s). The
+// steady rate runs from the first line at or past warmup records to the
+// last line, as the harness's window runs from its warm-up to its last
+// record; the whole-run rate counts from startedAt, the JVM's start.
+func Parse(out string, warmup int64, startedAt time.Time) (Result, error) {
+	type mark struct {
+		at time.Time
+		n  int64
+	}
+	var marks []mark
+	var rebalance float64
 	for _, line := range strings.Split(out, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "start.time"):
-			header = fields(line)
-		case header != nil && line != "" && values == nil:
-			values = fields(line)
+		f := fields(strings.TrimSpace(line))
+		if len(f) != 10 {
+			continue
 		}
-	}
-	if header == nil || len(values) != len(header) {
-		return Result{}, fmt.Errorf("anchor: no summary in ConsumerPerformance's output: %q", lastLines(out, 3))
-	}
-	col := map[string]string{}
-	for i, h := range header {
-		col[h] = values[i]
-	}
-	num := func(k string) (float64, error) {
-		v, err := strconv.ParseFloat(col[k], 64)
+		// Java writes milliseconds after a colon; Go reads them after a dot.
+		ts := f[0]
+		if i := strings.LastIndexByte(ts, ':'); i > 0 {
+			ts = ts[:i] + "." + ts[i+1:]
+		}
+		at, err := time.ParseInLocation("2006-01-02 15:04:05.000", ts, time.Local)
 		if err != nil {
-			return 0, fmt.Errorf("anchor: column %s: %w", k, err)
+			continue // the header, or another line
 		}
-		return v, nil
+		n, err := strconv.ParseInt(f[4], 10, 64)
+		if err != nil {
+			return Result{}, fmt.Errorf("anchor: records column %q: %w", f[4], err)
+		}
+		if ms, err := strconv.ParseFloat(f[6], 64); err == nil {
+			rebalance += ms
+		}
+		marks = append(marks, mark{at, n})
 	}
-	var r Result
-	var err error
-	var n float64
-	if n, err = num("data.consumed.in.nMsg"); err != nil {
-		return r, err
+	if len(marks) < 2 {
+		return Result{}, fmt.Errorf("anchor: too few progress lines in ConsumerPerformance's output (raise --records): %q", lastLines(out, 3))
 	}
-	r.Records = int64(n)
-	if r.RecordsPerSec, err = num("nMsg.sec"); err != nil {
-		return r, err
+	last := marks[len(marks)-1]
+	first := marks[0]
+	for _, m := range marks {
+		if m.n >= warmup {
+			first = m
+			break
+		}
 	}
-	if r.FetchRecordsPerSec, err = num("fetch.nMsg.sec"); err != nil {
-		return r, err
+	if !last.at.After(first.at) || last.n <= first.n {
+		return Result{}, fmt.Errorf("anchor: ConsumerPerformance read too little past the %d warm-up records to measure (raise --records)", warmup)
 	}
-	if r.RebalanceMs, err = num("rebalance.time.ms"); err != nil {
-		return r, err
-	}
-	if r.RecordsPerSec > 0 {
-		r.Seconds = n / r.RecordsPerSec
+	r := Result{Records: last.n, RebalanceMs: rebalance}
+	r.FetchRecordsPerSec = float64(last.n-first.n) / last.at.Sub(first.at).Seconds()
+	r.Seconds = last.at.Sub(startedAt).Seconds()
+	if r.Seconds > 0 {
+		r.RecordsPerSec = float64(last.n) / r.Seconds
 	}
 	return r, nil
 }

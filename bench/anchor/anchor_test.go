@@ -1,19 +1,30 @@
 package anchor
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+)
 
-func TestParse(t *testing.T) {
-	out := `start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-2026-11-25 23:01:02:003, 2026-11-25 23:01:05:103, 95.3674, 30.7637, 1000000, 322580.6452, 3012, 88, 1083.7205, 11363636.3636
+func TestParseDetailed(t *testing.T) {
+	out := `time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+2026-12-02 13:35:22:000, 0, 2.0505, 20.5040, 50000, 215000.0000, 300, 100, 20.5040, 215000.0000
+2026-12-02 13:35:22:100, 0, 7.5965, 55.4600, 100000, 581540.0000, 0, 100, 55.4600, 581540.0000
+2026-12-02 13:35:22:300, 0, 18.2778, 103.7024, 300000, 1087398.0583, 0, 103, 103.7024, 1087398.0583
 `
-	r, err := Parse(out)
+	start, _ := time.ParseInLocation("2006-01-02 15:04:05.000", "2026-12-02 13:35:21.300", time.Local)
+	r, err := Parse(out, 60000, start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Records != 1000000 || r.RecordsPerSec != 322580.6452 || r.FetchRecordsPerSec != 11363636.3636 || r.RebalanceMs != 3012 {
+	// The warm-up ends at the line with 100,000 records: 200,000 more in 0.2 s.
+	if r.Records != 300000 || math.Abs(r.FetchRecordsPerSec-1e6) > 1e-6 || r.RebalanceMs != 300 {
 		t.Errorf("parsed %+v", r)
 	}
-	if _, err := Parse("WARN something\n"); err == nil {
-		t.Error("parsed output without a summary")
+	if math.Abs(r.RecordsPerSec-300000/1.0) > 1e-6 {
+		t.Errorf("whole-run rate %v, want 300,000 records over 1 s from the JVM's start", r.RecordsPerSec)
+	}
+	if _, err := Parse("WARN something\n", 0, start); err == nil {
+		t.Error("parsed output without progress lines")
 	}
 }

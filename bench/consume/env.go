@@ -30,7 +30,7 @@ type Env struct {
 	Every   time.Duration
 	// MaxPoll bounds the records one poll returns.
 	MaxPoll int
-	// Work applies the per-record processing cost.
+	// Work applies the per-record processing cost (nil: none).
 	Work func()
 	// Ledger is where processing a record lands: its counter in the
 	// ledger the harness shares rises at once.
@@ -146,7 +146,9 @@ func ctxErr(err error) error {
 // apply processes one record: the work, then its effect, which lands at
 // once, as a write to a real sink would.
 func (e *Env) apply(r *kgo.Record) error {
-	e.Work()
+	if e.Work != nil {
+		e.Work()
+	}
 	if err := e.Ledger.Apply(r.Partition, r.Offset); err != nil {
 		return fmt.Errorf("applying effect: %w", err)
 	}

@@ -227,6 +227,12 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 	return res, nil
 }
 
+// BareConfig is the configuration a bare consumer loop needs to consume the
+// runner's topic as point p's worker would (commitbench anchor).
+func (r *Runner) BareConfig(p spec.Point) worker.Config {
+	return r.workerConfig(p, "bare", "")
+}
+
 // workerConfig is the configuration of the worker processes of a phase.
 func (r *Runner) workerConfig(p spec.Point, phase, ledger string) worker.Config {
 	group := fmt.Sprintf("commitbench-%s-p%d-%s", r.runID, p.Index, phase)

@@ -308,10 +308,14 @@ func committed(ctx context.Context, cl *kgo.Client, cfg Config) (map[int32]int64
 	return start, nil
 }
 
-// work returns the per-record cost: a CPU spin, then a sleep.
+// work returns the per-record cost: a CPU spin, then a sleep; nil when
+// there is none, so a record without work pays no call.
 func work(p spec.Processing) func() {
 	cpu := time.Duration(p.CPUMicros * float64(time.Microsecond))
 	sleep := time.Duration(p.SleepMicros * float64(time.Microsecond))
+	if cpu <= 0 && sleep <= 0 {
+		return nil
+	}
 	return func() {
 		if cpu > 0 {
 			for t := time.Now(); time.Since(t) < cpu; {
