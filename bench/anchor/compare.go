@@ -34,9 +34,9 @@ type CompareOptions struct {
 
 // pair is one cell's interleaved measurements.
 type pair struct {
-	label                   string
+	label                    string
 	harness, bare, cp, cpAll []float64
-	harnessP50, bareP50     []float64
+	harnessP50, bareP50      []float64
 }
 
 // Compare runs w's points through the same sweep code as `run`, and after
