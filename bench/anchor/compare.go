@@ -111,6 +111,12 @@ func Compare(ctx context.Context, w *spec.Workload, o CompareOptions, out io.Wri
 	if o.ConsumerPerf {
 		fmt.Fprintf(out, "ConsumerPerformance from Kafka %s, with the workload's fetch settings\n", version)
 	}
+	return printComparison(out, order, cells)
+}
+
+// printComparison writes each consumer's rate with its spread, then the
+// harness's overhead per strategy, paired run by run.
+func printComparison(out io.Writer, order []string, cells map[string]*pair) error {
 	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tconsumer\truns\trecords/s mean\t±sd\tcommit p50 µs\t")
 	for _, label := range order {

@@ -108,14 +108,26 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 	if err != nil {
 		return nil, err
 	}
-	tally := eff.Tally()
 	relay, err := ph.relay(ctx)
 	if err != nil {
 		return nil, err
 	}
+	c := crashFigures(recs, eff)
+	c.Relay, c.Planned, c.StaticMembers, c.WallSeconds = relay, len(plan), r.w.Client.Static(), wall.Seconds()
+	if b, ok := strat.ReplayBound(p.Interval.Records); ok {
+		c.ReplayBound = &b
+	}
+	if b, ok := strat.LossBound(p.Interval.Records); ok {
+		c.LossBound = &b
+	}
+	return c, nil
+}
+
+// crashFigures turns the kills and the phase's effects into the per-crash
+// figures: where each landed, replay, loss and recovery.
+func crashFigures(recs []crashRec, eff *ledger.Ledger) *results.Crash {
+	tally := eff.Tally()
 	c := &results.Crash{
-		Relay:          relay,
-		Planned:        len(plan),
 		Kills:          len(recs),
 		Landed:         []results.Landing{},
 		ReplayPerCrash: []int64{},
@@ -123,8 +135,6 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 		RecoveryMs:     []float64{},
 		Lost:           tally.Lost,
 		Duplicates:     tally.Duplicates,
-		StaticMembers:  r.w.Client.Static(),
-		WallSeconds:    wall.Seconds(),
 	}
 	for _, rec := range recs {
 		c.Landed = append(c.Landed, rec.landing)
@@ -153,13 +163,7 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 	if n := len(c.RecoveryMs); n > 0 {
 		c.RecoveryMeanMs /= float64(n)
 	}
-	if b, ok := strat.ReplayBound(p.Interval.Records); ok {
-		c.ReplayBound = &b
-	}
-	if b, ok := strat.LossBound(p.Interval.Records); ok {
-		c.LossBound = &b
-	}
-	return c, nil
+	return c
 }
 
 // landing is where a kill landed: the phase's count of effects when the

@@ -20,9 +20,21 @@ var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 // Validate checks every field and returns the first problem as an *Error
 // naming the field and the fix.
 func (w *Workload) Validate() error {
-	bad := func(field, problem, fix string) error {
-		return &Error{Field: field, Problem: problem, Fix: fix}
+	for _, check := range []func() error{w.validateTarget, w.validateSweep, w.validateRun, w.validateClient} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// bad is a problem with one field, and its fix.
+func bad(field, problem, fix string) error {
+	return &Error{Field: field, Problem: problem, Fix: fix}
+}
+
+// validateTarget checks the broker, the sink, the topic and the processing cost.
+func (w *Workload) validateTarget() error {
 	if !slices.Contains(BrokerKinds, w.Broker.Kind) {
 		return bad("broker.kind", fmt.Sprintf("unknown broker %q", w.Broker.Kind),
 			"use one of: "+strings.Join(BrokerKinds, ", "))
@@ -53,6 +65,12 @@ func (w *Workload) Validate() error {
 	if w.Processing.CPUMicros < 0 || w.Processing.SleepMicros < 0 {
 		return bad("processing", "costs must not be negative", "set cpu_us and sleep_us to 0 or more")
 	}
+	return nil
+}
+
+// validateSweep checks the strategies and the intervals they are swept over.
+func (w *Workload) validateSweep() error {
+	t := w.Topic
 	if len(w.Strategies) == 0 {
 		return bad("strategies", "no strategy listed", "list at least one, e.g. [none, at-least-once-sync]")
 	}
@@ -115,6 +133,12 @@ func (w *Workload) Validate() error {
 				"add an interval it accepts or drop the strategy")
 		}
 	}
+	return nil
+}
+
+// validateRun checks the repetitions, the warm-up and the crash plan.
+func (w *Workload) validateRun() error {
+	t := w.Topic
 	switch {
 	case w.Repetitions < 1 || w.Repetitions > 100:
 		return bad("repetitions", fmt.Sprintf("%d is out of range", w.Repetitions), "use 1 to 100 (3 or more to see the spread)")
@@ -136,6 +160,11 @@ func (w *Workload) Validate() error {
 			}
 		}
 	}
+	return nil
+}
+
+// validateClient checks the client settings.
+func (w *Workload) validateClient() error {
 	c := w.Client
 	switch {
 	case c.FetchMaxBytes < 1:
@@ -160,9 +189,6 @@ func (w *Workload) Validate() error {
 var topicSafe = regexp.MustCompile(`^[a-zA-Z0-9._-]*$`)
 
 func (b Broker) validate() error {
-	bad := func(field, problem, fix string) error {
-		return &Error{Field: field, Problem: problem, Fix: fix}
-	}
 	if !topicSafe.MatchString(b.TopicPrefix) || len(b.TopicPrefix) > 100 {
 		return bad("broker.topic_prefix", fmt.Sprintf("%q is not a valid start of a topic name", b.TopicPrefix), "use letters, digits, '.', '_' and '-'")
 	}

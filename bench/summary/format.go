@@ -3,6 +3,7 @@ package summary
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/commitbench/commitbench/bench/metrics"
 )
@@ -77,6 +78,16 @@ func Caveats(cells []Cell) []string {
 		}
 		if c.Throughput.N > 0 && c.Throughput.N < 3 {
 			fewReps++
+		}
+		// Kills closer together than the time interval: a killed worker
+		// seldom lived to commit, so its replay measures the kill spacing.
+		if cr := c.Crash; cr != nil && cr.Kills > 0 && c.Interval.Every > 0 && c.Throughput.Mean > 0 {
+			perRep := float64(cr.Kills) / float64(len(c.Reps))
+			spacing := time.Duration(float64(c.Reps[0].Topic.Records) / c.Throughput.Mean / (perRep + 1) * float64(time.Second))
+			if spacing < 2*c.Interval.Every.D() {
+				out = append(out, fmt.Sprintf("%s: kills landed about every %s, less than twice the %s interval: a killed worker seldom lived to commit, so replay measures the kill spacing; lengthen the topic or plan fewer kills",
+					c.Key, spacing.Round(time.Millisecond), c.Interval.Every))
+			}
 		}
 	}
 	if fewReps > 0 {

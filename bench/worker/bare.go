@@ -62,31 +62,12 @@ func RunBare(ctx context.Context, cfg Config, warmup int64, out io.Writer) error
 	var res BareResult
 	var from, to time.Time
 	commit := func() error {
-		offsets := make(map[int32]kgo.EpochOffset, n)
-		for p, o := range next {
-			if o > 0 {
-				offsets[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: o}
-			}
-		}
-		start := time.Now()
-		var cerr error
-		cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{cfg.Topic: offsets}, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-			cerr = err
-			if err == nil {
-				for _, t := range resp.Topics {
-					for _, p := range t.Partitions {
-						if cerr == nil {
-							cerr = kerr.ErrorForCode(p.ErrorCode)
-						}
-					}
-				}
-			}
-		})
-		if cerr != nil {
-			return fmt.Errorf("commit: %w", cerr)
+		took, err := commitPositions(ctx, cl, cfg.Topic, next)
+		if err != nil {
+			return err
 		}
 		if !from.IsZero() {
-			metrics.Record(h, time.Since(start))
+			metrics.Record(h, took)
 			res.Commits++
 		}
 		return nil
@@ -96,14 +77,8 @@ func RunBare(ctx context.Context, cfg Config, warmup int64, out io.Writer) error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var ferr error
-		fs.EachError(func(t string, p int32, err error) {
-			if ferr == nil && !errors.Is(err, context.Canceled) {
-				ferr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
-			}
-		})
-		if ferr != nil {
-			return ferr
+		if err := fetchError(fs); err != nil {
+			return err
 		}
 		for it := fs.RecordIter(); !it.Done(); {
 			r := it.Next()
@@ -137,4 +112,44 @@ func RunBare(ctx context.Context, cfg Config, warmup int64, out io.Writer) error
 	res.RecordsPerSec = float64(res.MeasuredRecords) / res.MeasuredSeconds
 	res.CommitLatency = metrics.Summarize(h)
 	return json.NewEncoder(out).Encode(res)
+}
+
+// commitPositions commits the next offset of every partition that moved,
+// as the harness's sync strategy does, and returns how long the call took.
+func commitPositions(ctx context.Context, cl *kgo.Client, topic string, next []int64) (time.Duration, error) {
+	offsets := make(map[int32]kgo.EpochOffset, len(next))
+	for p, o := range next {
+		if o > 0 {
+			offsets[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: o}
+		}
+	}
+	start := time.Now()
+	var cerr error
+	cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{topic: offsets}, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		cerr = err
+		if err == nil {
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if cerr == nil {
+						cerr = kerr.ErrorForCode(p.ErrorCode)
+					}
+				}
+			}
+		}
+	})
+	if cerr != nil {
+		return 0, fmt.Errorf("commit: %w", cerr)
+	}
+	return time.Since(start), nil
+}
+
+// fetchError is the first error a poll's fetches carry, but the context's.
+func fetchError(fs kgo.Fetches) error {
+	var ferr error
+	fs.EachError(func(t string, p int32, err error) {
+		if ferr == nil && !errors.Is(err, context.Canceled) {
+			ferr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
+		}
+	})
+	return ferr
 }

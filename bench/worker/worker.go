@@ -108,92 +108,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		defer db.Close()
 		env.DB, env.Tables = db, sink.TablesFor(cfg.Sink.Tables)
 	}
-
-	base, err := ClientOpts(cfg)
+	closeClients, err := newClients(ctx, cfg, strat, env)
 	if err != nil {
 		return err
 	}
-	killer := newKiller(cfg.KillPoint)
-	if cfg.KillPoint != nil { // no call per record otherwise
-		env.Reach = killer.reach
-	}
-	base = append(base, kgo.WithHooks(commitHook{events, int16(strat.WireKey), killer}))
-	switch strat.Client {
-	case consume.PartitionsClient:
-		// The database owns the offsets: no group, and the worker seeks
-		// to where the stored results end.
-		if env.Start, err = storedOffsets(ctx, env.DB, env.Tables, cfg.End); err != nil {
-			return err
-		}
-		at := map[int32]kgo.Offset{}
-		for p, o := range env.Start {
-			at[p] = kgo.NewOffset().At(o)
-		}
-		env.Client, err = kgo.NewClient(append(base, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: at}))...)
-	case consume.TransactClient:
-		opts := append(base, GroupOpts(cfg)...)
-		opts = append(opts,
-			kgo.TransactionalID(cfg.Group+"-txn"),
-			kgo.UnknownTopicRetries(-1), // the output topic is new
-			// A transaction spans one interval: give it room, so the
-			// broker does not abort every one at long intervals. A killed
-			// worker's open transaction is aborted at once when its
-			// replacement takes the transactional id over.
-			kgo.TransactionTimeout(max(time.Minute, 2*cfg.Interval.Every.D())),
-			kgo.RecordPartitioner(kgo.ManualPartitioner()),
-			kgo.ProducerLinger(cfg.Client.Linger.D()),
-			kgo.ProducerBatchCompression(Codec(cfg.Client.Compression)),
-			kgo.RequiredAcks(kgo.AllISRAcks()),
-		)
-		env.Session, err = kgo.NewGroupTransactSession(opts...)
-		if err == nil {
-			env.Client = env.Session.Client()
-			// As Java's initTransactions does: take the transactional id
-			// over before consuming. That fences a killed predecessor and
-			// aborts its open transaction at once; otherwise the stable
-			// offset read below would wait out the transaction timeout.
-			if _, _, perr := env.Client.ProducerID(ctx); perr != nil {
-				env.Session.Close()
-				return fmt.Errorf("initialising the transactional producer: %w", perr)
-			}
-		}
-	default:
-		opts := append(base, GroupOpts(cfg)...)
-		if strat.Options != nil {
-			opts = append(opts, strat.Options(cfg.Interval.Every.D(), events)...)
-		} else {
-			opts = append(opts, kgo.DisableAutoCommit())
-		}
-		env.Client, err = kgo.NewClient(opts...)
-	}
-	if err != nil {
-		return fmt.Errorf("creating client: %w", err)
-	}
-	if env.Session != nil {
-		defer env.Session.Close()
-	} else {
-		defer env.Client.Close()
-	}
-	if strat.Relay {
-		// The outbox relay's producer: idempotent (kgo's default), acks
-		// from all in-sync replicas, to the partition of the source.
-		conn, err := broker.ClientOpts(cfg.Conn)
-		if err != nil {
-			return err
-		}
-		env.Producer, err = kgo.NewClient(append(conn,
-			kgo.ClientID("commitbench-relay"),
-			kgo.UnknownTopicRetries(-1), // the output topic is new
-			kgo.RecordPartitioner(kgo.ManualPartitioner()),
-			kgo.ProducerLinger(cfg.Client.Linger.D()),
-			kgo.ProducerBatchCompression(Codec(cfg.Client.Compression)),
-			kgo.RequiredAcks(kgo.AllISRAcks()),
-		)...)
-		if err != nil {
-			return fmt.Errorf("creating the relay's producer: %w", err)
-		}
-		defer env.Producer.Close()
-	}
+	defer closeClients()
 	if env.Start == nil {
 		if env.Start, err = committed(ctx, env.Client, cfg); err != nil {
 			return err

@@ -206,3 +206,19 @@ func TestRedactArgs(t *testing.T) {
 		t.Errorf("redacted to %q", got)
 	}
 }
+
+// anchor on the embedded broker: the harness and the bare loop alternate,
+// and the overhead is printed per strategy with its run count.
+func TestAnchorPrintsHarnessOverhead(t *testing.T) {
+	var out, stderr bytes.Buffer
+	cmd := commitbench("anchor", "--broker", "embedded", "--records", "20000", "--repetitions", "2", "--consumer-perf=false")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("anchor: %v\n%s%s", err, out.String(), stderr.String())
+	}
+	for _, want := range []string{"harness overhead: none ", "harness overhead: at-least-once-sync every 1000rec ", "paired over 2 runs", "bare franz-go loop, none"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("anchor output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
