@@ -53,7 +53,6 @@ func TestCrashMatrix(t *testing.T) {
 				continue
 			}
 			t.Run(name+"/"+iv.Kind(), func(t *testing.T) {
-				t.Parallel()
 				res := runOne(t, matrixWorkload(t, name, iv))
 				checkClaim(t, res, info, iv)
 			})
@@ -154,7 +153,6 @@ func TestKillPoints(t *testing.T) {
 		info, _ := strategy.Lookup(name)
 		for _, point := range info.KillPoints {
 			t.Run(name+"/"+point, func(t *testing.T) {
-				t.Parallel()
 				w := killPointWorkload(t, name, point)
 				res := runOne(t, w)
 				c := crashed(t, res)

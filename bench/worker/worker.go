@@ -123,6 +123,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return fmt.Errorf("writing to parent: %w", err)
 		}
 	}
+	// Where this worker resumes must reach the parent even if it dies
+	// before its first record (a kill point in the relay, say): the
+	// predecessor's replay is counted from it.
+	if err := events.Flush(); err != nil {
+		return fmt.Errorf("writing to parent: %w", err)
+	}
 	env.Init()
 	if err := strat.Run(ctx, env); err != nil {
 		return err
