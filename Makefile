@@ -8,7 +8,7 @@ BENCHFLAGS ?=
 NODES     ?=
 broker_flag := $(if $(BROKER),--broker $(BROKER),) $(if $(NODES),--nodes $(NODES),)
 
-.PHONY: all build bench test lint plots report gate anchor kafka container-image clean
+.PHONY: all build bench test lint plots report gate gate-ab anchor kafka container-image clean
 
 all: build
 
@@ -30,6 +30,12 @@ report: build
 
 gate: build
 	$(BIN) gate --baseline $(RESULTS)/baseline --current $(RESULTS)/latest $(if $(wildcard $(RESULTS)/baseline/gates.yaml),--config $(RESULTS)/baseline/gates.yaml,) $(GATEFLAGS)
+
+# An A/B gate in one job: baseline and candidate interleaved on one broker
+# (GATEFLAGS: --candidate-set path=value, --candidate-bin PATH, --junit FILE).
+# With no flags it is an A/A run, which must pass.
+gate-ab: build
+	$(BIN) gate ab $(GATEFLAGS) workloads/gate.yaml
 
 # The whole suite under the race detector: real worker processes are
 # started and SIGKILLed, so it takes a minute or two.

@@ -53,7 +53,7 @@ type Env struct {
 	// Producer is the outbox relay's idempotent producer.
 	Producer *kgo.Client
 	// Reach, when set, is called at every kill point the loop passes
-	// (strategy.Kill*): a test's way to kill the worker there.
+	// (strategy.Kill*): how crashes.kill_point kills the worker there.
 	Reach func(point string)
 
 	parts     []partState // indexed by partition: the per-record path uses no map

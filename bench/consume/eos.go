@@ -197,61 +197,70 @@ func runTransactional(ctx context.Context, e *Env) error {
 		}
 		return e.reportCommit(start, covered, err)
 	}
-	for !e.Done() {
-		max := e.MaxPoll
-		if e.Records > 0 {
-			max = int(min(int64(max), e.Records-t.count))
+	for {
+		for !e.Done() {
+			max := e.MaxPoll
+			if e.Records > 0 {
+				max = int(min(int64(max), e.Records-t.count))
+			}
+			fs := s.PollRecords(ctx, max)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err := fetchErr(fs); err != nil {
+				return err
+			}
+			for _, r := range fs.Records() {
+				if !open {
+					if err := s.Begin(); err != nil {
+						return fmt.Errorf("beginning a transaction: %w", err)
+					}
+					open = true
+				}
+				if err := e.apply(r); err != nil {
+					return err
+				}
+				e.reach(strategy.KillProcessed)
+				out := &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset), Value: r.Value}
+				s.Produce(ctx, out, nil) // failures abort the transaction at End
+				t.count++
+			}
+			if open && e.Done() {
+				// The end markers join the last data transaction. A
+				// transaction of markers alone commits no offsets, and kgo
+				// then takes the broker for one older than KIP-447 and sleeps
+				// 500 ms in End (franz-go v1.22.3, txn.go: kip447 is read off
+				// the empty TxnOffsetCommit response's version 0).
+				break
+			}
+			if e.Records > 0 && t.count >= e.Records || t.elapsed() {
+				if err := end(); err != nil {
+					return err
+				}
+			}
+			if err := e.progress(false); err != nil {
+				return err
+			}
 		}
-		fs := s.PollRecords(ctx, max)
-		if ctx.Err() != nil {
+		// The final transaction carries an end marker per output partition.
+		if !open {
+			if err := s.Begin(); err != nil {
+				return fmt.Errorf("beginning the final transaction: %w", err)
+			}
+			open = true
+		}
+		for p := range e.End {
+			s.Produce(ctx, &kgo.Record{Topic: e.Output, Partition: p, Key: EndMarker}, nil)
+		}
+		if err := end(); err != nil {
+			return err
+		}
+		if e.Done() {
 			return nil
 		}
-		if err := fetchErr(fs); err != nil {
-			return err
-		}
-		for _, r := range fs.Records() {
-			if !open {
-				if err := s.Begin(); err != nil {
-					return fmt.Errorf("beginning a transaction: %w", err)
-				}
-				open = true
-			}
-			if err := e.apply(r); err != nil {
-				return err
-			}
-			e.reach(strategy.KillProcessed)
-			out := &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset), Value: r.Value}
-			s.Produce(ctx, out, nil) // failures abort the transaction at End
-			t.count++
-		}
-		if open && e.Done() {
-			// The end markers join the last data transaction. A
-			// transaction of markers alone commits no offsets, and kgo
-			// then takes the broker for one older than KIP-447 and sleeps
-			// 500 ms in End (franz-go v1.22.3, txn.go: kip447 is read off
-			// the empty TxnOffsetCommit response's version 0).
-			break
-		}
-		if e.Records > 0 && t.count >= e.Records || t.elapsed() {
-			if err := end(); err != nil {
-				return err
-			}
-		}
-		if err := e.progress(false); err != nil {
-			return err
-		}
+		// The final transaction aborted and rewound the positions: consume
+		// what it held again, and end once more.
 	}
-	// The final transaction carries an end marker per output partition.
-	if !open {
-		if err := s.Begin(); err != nil {
-			return fmt.Errorf("beginning the final transaction: %w", err)
-		}
-		open = true
-	}
-	for p := range e.End {
-		s.Produce(ctx, &kgo.Record{Topic: e.Output, Partition: p, Key: EndMarker}, nil)
-	}
-	return end()
 }
 
 func fetchErr(fs kgo.Fetches) error {

@@ -127,10 +127,12 @@ func runAsync(ctx context.Context, e *Env) error {
 		start, covered := time.Now(), e.processed
 		e.Ledger.Issued(covered, held)
 		e.Client.CommitOffsets(ctx, e.positions(), func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			// Cleared first: what the loop processes until the ledger
+			// hears of the commit then counts in the flight it publishes.
+			inflight.Store(false)
 			if err := e.reportCommit(start, covered, commitErr(resp, err)); err != nil && ctx.Err() == nil {
 				failed.Store(&err)
 			}
-			inflight.Store(false)
 		})
 		return nil
 	}}.run(ctx, e)

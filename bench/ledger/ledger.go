@@ -21,9 +21,10 @@ import (
 const Slots = 64
 
 // The file's header: per slot, the effects applied, the count its last
-// successful commit covered, when that commit ended (Unix ns), and the
-// count its last issued commit covered with the records it was held back
-// (due, but waiting for the commit before it).
+// successful commit covered, when that commit ended (Unix ns), the count
+// its last issued commit covered with the records it was held back (due,
+// but waiting for the commit before it), and the records processed while
+// the last successful commit was in flight.
 const (
 	slotWords  = 8
 	headerSize = Slots * slotWords * 8
@@ -98,9 +99,12 @@ func Open(path string, end map[int32]int64, slot int) (*Ledger, error) {
 	// A new process has issued and committed nothing yet: its bounds
 	// start where it starts, not where the slot's last user left off.
 	w := l.slots[slot*slotWords:]
-	atomic.StoreInt64(&w[4], 0)
-	atomic.StoreInt64(&w[3], l.n0)
-	atomic.StoreInt64(&w[1], l.n0)
+	for _, i := range []int{1, 3} {
+		atomic.StoreInt64(&w[i], l.n0)
+	}
+	for _, i := range []int{2, 4, 5} {
+		atomic.StoreInt64(&w[i], 0)
+	}
 	return l, nil
 }
 
@@ -172,12 +176,18 @@ func (l *Ledger) Apply(p int32, o int64) error {
 }
 
 // Committed publishes a successful commit that ended at atNs (Unix ns) and
-// covered the first covered records this process applied. Like Apply it
-// costs no system call, so it survives a SIGKILL without slowing the loop.
+// covered the first covered records this process applied, and how many it
+// had applied beyond them by now (processed while the commit was in
+// flight). Like Apply it costs no system call, so it survives a SIGKILL
+// without slowing the loop. It may run on another goroutine than Apply.
 func (l *Ledger) Committed(covered, atNs int64) {
 	w := l.slots[l.slot*slotWords:]
+	through := l.n0 + covered
+	atomic.StoreInt64(&w[5], max(0, atomic.LoadInt64(&w[0])-through))
+	// The count before the time: a kill between the two leaves the new
+	// count with the older time, never the reverse.
+	atomic.StoreInt64(&w[1], through)
 	atomic.StoreInt64(&w[2], atNs)
-	atomic.StoreInt64(&w[1], l.n0+covered)
 }
 
 // Issued publishes a commit issued without waiting for its answer, which
@@ -209,13 +219,16 @@ type SlotState struct {
 	// covered, and IssuedHeld the records it was held back after falling
 	// due (0 for strategies that wait for their commits).
 	IssuedThrough, IssuedHeld int64
+	// LastFlight is the records processed while the last successful
+	// commit was in flight.
+	LastFlight int64
 }
 
 // Slot reads what slot i has published.
 func (l *Ledger) Slot(i int) SlotState {
 	w := l.slots[i*slotWords:]
 	return SlotState{Applied: atomic.LoadInt64(&w[0]), CommittedThrough: atomic.LoadInt64(&w[1]), CommittedAtNs: atomic.LoadInt64(&w[2]),
-		IssuedThrough: atomic.LoadInt64(&w[3]), IssuedHeld: atomic.LoadInt64(&w[4])}
+		IssuedThrough: atomic.LoadInt64(&w[3]), IssuedHeld: atomic.LoadInt64(&w[4]), LastFlight: atomic.LoadInt64(&w[5])}
 }
 
 // Tally is a ledger's state at one moment.

@@ -119,7 +119,7 @@ func TestSlots(t *testing.T) {
 	if got := parent.Applied(); got != 47 {
 		t.Errorf("applied %d across slots, want 30 + 10 + 7", got)
 	}
-	if s := parent.Slot(0); s != (SlotState{Applied: 40, CommittedThrough: 34, CommittedAtNs: 5678, IssuedThrough: 30}) {
+	if s := parent.Slot(0); s != (SlotState{Applied: 40, CommittedThrough: 34, CommittedAtNs: 5678, IssuedThrough: 30, LastFlight: 6}) {
 		t.Errorf("slot 0 %+v: want 40 applied, the last commit through 30 + 4", s)
 	}
 	if _, err := Open(path, end, Slots); err == nil {

@@ -76,18 +76,25 @@ func (p CurvePoint) ExpectedMaxReplay() float64 {
 	return bound
 }
 
-// Window is the records processed between two commits: N for a count
-// interval; for a time interval T, r·T at the measured per-consumer rate r —
-// the worst case, a consumer running flat out as it does while it catches
-// up after a crash.
+// Window is the model's commit window W in records, the one definition
+// the capacity plan and the replay table share: N for a count interval;
+// for a time interval T, r·T at the measured per-consumer rate r — the
+// worst case, a consumer running flat out as it does while it catches up
+// after a crash; the smaller of the two for a hybrid; and never less than
+// the records per commit measured (async commits coalesce).
 func (p CurvePoint) Window() float64 {
-	if p.Axis == AxisTime {
-		return p.Throughput.Mean * p.X
+	iv := p.Interval
+	w := math.Inf(1)
+	if iv.Records > 0 {
+		w = float64(iv.Records)
 	}
-	if math.IsInf(p.RecordsPerCommit, 1) {
-		return p.X
+	if iv.Every > 0 {
+		w = min(w, p.Throughput.Mean*iv.Every.D().Seconds())
 	}
-	return max(p.X, p.RecordsPerCommit)
+	if !math.IsInf(p.RecordsPerCommit, 1) && !math.IsNaN(p.RecordsPerCommit) {
+		w = max(w, p.RecordsPerCommit)
+	}
+	return w
 }
 
 // Panel is every result of one workload on one broker: what one set of

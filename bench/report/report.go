@@ -272,7 +272,7 @@ func replayTable(p model.Panel) *Table {
 		if c == nil || c.Kills == 0 {
 			continue
 		}
-		w := window(pt)
+		w := pt.Window()
 		q := c.ReplayQuartiles
 		since := "–"
 		if c.SinceCommitN > 0 {
@@ -290,19 +290,6 @@ func replayTable(p model.Panel) *Table {
 	t.Notes = append(t.Notes, "Strategies that commit before processing (at-most-once) or whose effects land once (the exactly-once family, replay absorbed) are shown against the same model; replay under at-most-once should be 0.",
 		"With few crashes the quartiles are coarse: the crash count is beside every row.")
 	return t
-}
-
-// window is the model's commit window W of a point, in records.
-func window(pt model.CurvePoint) float64 {
-	iv := pt.Interval
-	w := math.Inf(1)
-	if iv.Records > 0 {
-		w = float64(iv.Records)
-	}
-	if iv.Every > 0 {
-		w = min(w, pt.Throughput.Mean*iv.Every.D().Seconds())
-	}
-	return w
 }
 
 func stat(s summary.Stat, format string) string {

@@ -191,7 +191,11 @@ func crashBound(strat consume.Strategy, records int64, slot ledger.SlotState) *i
 	if slot.IssuedThrough > slot.CommittedThrough { // a commit was in flight
 		inFlight = slot.Applied - slot.IssuedThrough
 	}
-	b, ok := strat.CrashReplayBound(records, slot.IssuedHeld, inFlight)
+	// The next commit is held back by what was processed while the last
+	// one flew: published when it is issued, or — killed before it was
+	// — the last flight, plus the record whose check would have issued it.
+	held := max(slot.IssuedHeld, slot.LastFlight+1)
+	b, ok := strat.CrashReplayBound(records, held, inFlight)
 	if !ok {
 		return nil
 	}

@@ -150,6 +150,8 @@ type proc struct {
 	s       *process
 	firstAt int64 // Unix ns of its first processed record, 0 before
 	doneAt  int64 // Unix ns of reaching the end, 0 before
+	// selfKilledAt is when the worker killed itself at its kill point.
+	selfKilledAt int64
 	starts  map[int32]int64
 	base    int64 // records processed by earlier processes of the phase
 }
@@ -170,6 +172,8 @@ func (ph *phase) handle(pr *proc, f wire.Frame) error {
 		pr.firstAt = f.A
 	case wire.Done:
 		pr.doneAt = f.A
+	case wire.Killed:
+		pr.selfKilledAt = f.A
 	case wire.Start:
 		pr.starts[f.Partition] = f.A
 	case wire.Failed:

@@ -119,6 +119,9 @@ func (s *process) wait() error {
 	if s.rerr != nil {
 		return fmt.Errorf("reading worker output: %w", s.rerr)
 	}
+	if s.torn {
+		return errors.New("worker output ended inside a frame, though the worker was not killed")
+	}
 	return nil
 }
 

@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -28,7 +30,7 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAt int64) (k
 	// abort kills the worker and drains what it wrote before dying.
 	abort := func() (time.Time, error) {
 		at, err := pr.s.kill()
-		if err != nil {
+		if err != nil && !errors.Is(err, os.ErrProcessDone) {
 			return at, fmt.Errorf("killing worker: %w", err)
 		}
 		var herr error
@@ -39,6 +41,10 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAt int64) (k
 		}
 		if err := pr.s.wait(); err != nil {
 			return at, err
+		}
+		if pr.doneAt != 0 && herr == nil {
+			// Its end was still in the pipe: it finished, no crash.
+			return time.Time{}, nil
 		}
 		return at, herr
 	}
@@ -53,8 +59,11 @@ func (r *Runner) pump(ctx context.Context, ph *phase, pr *proc, killAt int64) (k
 				if err != nil {
 					return time.Time{}, err
 				}
-				if pr.s.killed { // at its kill point, just now
-					return time.Now(), nil
+				if pr.s.killed { // at its kill point, when it said so
+					if pr.selfKilledAt == 0 {
+						return time.Time{}, fmt.Errorf("worker died of SIGKILL without reaching its kill point: %s", pr.s.stderr.String())
+					}
+					return time.Unix(0, pr.selfKilledAt), nil
 				}
 				if pr.doneAt == 0 {
 					return time.Time{}, fmt.Errorf("worker exited before consuming the topic: %s", pr.s.stderr.String())

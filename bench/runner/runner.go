@@ -50,6 +50,14 @@ func WithObserver(f func(Event)) Option { return func(r *Runner) { r.observe = f
 // WithLog sets where the runner narrates (kills, restarts); nil discards.
 func WithLog(w io.Writer) Option { return func(r *Runner) { r.log = w } }
 
+// WithSeededTopic reads a topic another runner on the same broker seeded
+// (end is its partitions' end offsets) instead of seeding one: the two
+// sides of an A/B run read one topic. The topic stays its seeder's to
+// delete.
+func WithSeededTopic(topic string, end map[int32]int64) Option {
+	return func(r *Runner) { r.topic, r.end = topic, end }
+}
+
 // WithStallTimeout fails a point whose worker sends nothing for this long.
 func WithStallTimeout(d time.Duration) Option { return func(r *Runner) { r.stall = d } }
 
@@ -129,6 +137,9 @@ func (r *Runner) Prepare(ctx context.Context) error {
 		return fmt.Errorf("creating a directory for ledgers: %w", err)
 	}
 	r.tmp = tmp
+	if r.end != nil {
+		return nil // seeded by another runner (WithSeededTopic)
+	}
 	end, err := seed(ctx, r.conn, r.topic, r.w, func() { r.created = true })
 	if err != nil {
 		return err
@@ -158,6 +169,9 @@ func (r *Runner) checkSink(ctx context.Context) error {
 
 // Topic is the seeded source topic.
 func (r *Runner) Topic() string { return r.topic }
+
+// End is the end offset of each partition of the seeded topic.
+func (r *Runner) End() map[int32]int64 { return r.end }
 
 // Conn is how the runner's clients reach the broker.
 func (r *Runner) Conn() cluster.Conn { return r.conn }

@@ -1,8 +1,9 @@
 // Package summary is the one cell summary: a cell's repetitions merged
 // once — throughput mean ± sd, latency HdrHistograms merged (never
 // percentiles averaged), crash figures over every crash, broker load, with
-// the sample count beside each figure — for the table, the CSV, the plots,
-// the report and the gate alike.
+// the sample count beside each figure — for the table, the plots and the
+// report alike, and the sample-size rules every printer and the gate
+// follow. (The gate judges repetitions one by one, as its statistics need.)
 package summary
 
 import (

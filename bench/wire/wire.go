@@ -32,14 +32,18 @@ const (
 	Progress Kind = 'P'
 	// First: the worker processed its first record at time A.
 	First Kind = 'F'
-	// Done: the worker reached the end of every partition at time A after
-	// processing B records.
+	// Done: the worker consumed every partition to its end and finished
+	// its ending work (final commit, transaction, relay drain); A is when,
+	// B the records it processed.
 	Done Kind = 'D'
 	// Failed: a commit failed at time A (B is unused).
 	Failed Kind = 'X'
 	// RelayLag: at time A the outbox relay published a batch whose oldest
 	// row had waited B nanoseconds since its transaction wrote it.
 	RelayLag Kind = 'L'
+	// Killed: at time A the worker reached its kill point and is killing
+	// itself (crashes.kill_point).
+	Killed Kind = 'K'
 	// Start: the worker resumes partition P at offset A (its group's
 	// committed offset, or 0).
 	Start Kind = 'S'

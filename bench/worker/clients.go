@@ -21,7 +21,7 @@ func newClients(ctx context.Context, cfg Config, strat consume.Strategy, env *co
 	if err != nil {
 		return nil, err
 	}
-	killer := newKiller(cfg.KillPoint)
+	killer := newKiller(cfg.KillPoint, env.Events)
 	if cfg.KillPoint != nil { // no call per record otherwise
 		env.Reach = killer.reach
 	}

@@ -1,9 +1,9 @@
 // Package worker is the consumer process that the runner starts, kills and
 // restarts. It reads its Config on standard input, consumes under one
-// strategy and writes effects and timing events to the wire on file
-// descriptor 3 and applies effects to the shared ledger, so that a SIGKILL
-// is a real crash and the parent still knows exactly what was applied
-// before it.
+// strategy, applies each record's effect to the shared ledger (and
+// publishes its progress and commits there), and writes timing events to
+// the wire on file descriptor 3, so that a SIGKILL is a real crash and the
+// parent still knows exactly what was applied before it.
 package worker
 
 import (
@@ -282,18 +282,24 @@ var _ kgo.HookBrokerE2E = commitHook{}
 // real crash at a deterministic moment. Loops, the relay and client hooks
 // pass points from several goroutines.
 type killer struct {
-	kp   *spec.KillPoint
-	seen atomic.Int64
+	kp     *spec.KillPoint
+	events *wire.Writer
+	seen   atomic.Int64
 }
 
-func newKiller(kp *spec.KillPoint) *killer { return &killer{kp: kp} }
+func newKiller(kp *spec.KillPoint, events *wire.Writer) *killer {
+	return &killer{kp: kp, events: events}
+}
 
 func (k *killer) reach(point string) {
 	if k.kp == nil || point != k.kp.Point {
 		return
 	}
 	if k.seen.Add(1) == int64(k.kp.Occurrence) {
-		// Nothing is flushed: what a crash would lose is lost.
+		// The moment, urgently, for the recovery figures; nothing else
+		// is flushed on purpose: what a crash would lose is lost (the
+		// urgent write does send what was queued before it).
+		_ = k.events.Event(wire.Frame{Kind: wire.Killed, A: time.Now().UnixNano()}, true)
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is delivered; never go on past the point
 	}

@@ -87,7 +87,7 @@ func newGateCmd() *cobra.Command {
 	f.StringVar(&benchstatDir, "benchstat-out", "", "also write baseline.txt and current.txt for benchstat into this directory")
 	f.BoolVar(&o.AllowMissing, "allow-missing", false, "pass when points exist on one side only (they are still listed)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	cmd.AddCommand(newGateRecordCmd())
+	cmd.AddCommand(newGateRecordCmd(), newGateABCmd())
 	return cmd
 }
 

@@ -211,7 +211,7 @@ func TestRedactArgs(t *testing.T) {
 // and the overhead is printed per strategy with its run count.
 func TestAnchorPrintsHarnessOverhead(t *testing.T) {
 	var out, stderr bytes.Buffer
-	cmd := commitbench("anchor", "--broker", "embedded", "--records", "20000", "--repetitions", "2", "--consumer-perf=false")
+	cmd := commitbench("anchor", "--broker", "embedded", "--records", "100000", "--cpu-us", "5", "--repetitions", "2", "--consumer-perf=false")
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("anchor: %v\n%s%s", err, out.String(), stderr.String())
@@ -220,5 +220,50 @@ func TestAnchorPrintsHarnessOverhead(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("anchor output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// gate ab end to end on the embedded broker: the same code on both sides
+// passes; a candidate that spends three times the CPU per record fails on
+// throughput, and the JUnit file says so.
+func TestGateAB(t *testing.T) {
+	dir := t.TempDir()
+	wl := writeFile(t, dir, "ab.yaml", `
+name: ab
+topic: {partitions: 2, records: 20000, record_bytes: 16}
+processing: {cpu_us: 20}
+strategies: [at-least-once-sync]
+intervals: [{records: 1000}]
+repetitions: 4
+crashes: {per_point: 0}
+client: {session_timeout: 2s}
+`)
+	run := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		cmd := commitbench(append([]string{"gate", "ab", "--results", filepath.Join(dir, "res")}, args...)...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), out.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, out.String()
+	}
+	if code, out := run(wl); code != 0 || !strings.Contains(out, "an A/A run") || !strings.Contains(out, "PASS") {
+		t.Errorf("A/A: exit %d\n%s", code, out)
+	}
+	junit := filepath.Join(dir, "gate.xml")
+	code, out := run("--candidate-set", "processing.cpu_us=60", "--junit", junit, wl)
+	if code != 1 || !strings.Contains(out, "REGRESSED") {
+		t.Errorf("three times the work: exit %d, want 1\n%s", code, out)
+	}
+	if x, err := os.ReadFile(junit); err != nil || !strings.Contains(string(x), "<failure") || !strings.Contains(string(x), "throughput") {
+		t.Errorf("JUnit file (%v):\n%s", err, x)
+	}
+	if code, out := run("--candidate-set", "topic.partitions=4", wl); code != 2 || !strings.Contains(out, "topic.*") {
+		t.Errorf("a candidate on another topic: exit %d, want 2\n%s", code, out)
 	}
 }

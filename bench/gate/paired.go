@@ -1,0 +1,165 @@
+package gate
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/commitbench/commitbench/bench/results"
+)
+
+// Inconclusive: the pairs cannot tell whether the change is within the
+// limit (the confidence interval straddles it, or there are too few).
+const Inconclusive Verdict = "inconclusive"
+
+// MinPairs is the fewest A/B pairs a metric is judged on.
+const MinPairs = 3
+
+// PairedMetric is one metric of one cell judged on interleaved A/B pairs.
+type PairedMetric struct {
+	Metric, Unit string
+	// N is the number of pairs; A and B the sides' geometric means.
+	N    int
+	A, B float64
+	// ChangePct is the change B over A, and LoPct and HiPct the bounds of
+	// its 95% confidence interval, in percent (+ is up).
+	ChangePct, LoPct, HiPct float64
+	// LimitPct is the tolerated change in the bad direction.
+	LimitPct       float64
+	HigherIsBetter bool
+	Verdict        Verdict
+	// Why explains an inconclusive or regressed verdict.
+	Why string
+}
+
+// PairedCell is one cell compared pair by pair.
+type PairedCell struct {
+	Key     string
+	Metrics []PairedMetric
+}
+
+// PairedReport is the outcome of an A/B run.
+type PairedReport struct {
+	Cells []PairedCell
+	// Breaches are correctness failures on either side, found by the one
+	// claim check; Side says which.
+	Breaches []Breach
+	// Sides says which run each breach came from, parallel to Breaches.
+	Sides []string
+	// Strict makes an inconclusive metric fail the gate.
+	Strict bool
+}
+
+// ComparePaired judges candidate b against baseline a, pairing the
+// repetitions of each cell: both sides ran interleaved on one broker and
+// topic, so each pair shares the machine's state and the machine's drift
+// cancels in the ratio. A metric regresses only when the whole 95%
+// confidence interval of the change lies beyond its limit; when the
+// interval straddles the limit it is inconclusive.
+func ComparePaired(a, b []results.Result, l Limits) (*PairedReport, error) {
+	rep := &PairedReport{}
+	for _, side := range []struct {
+		name string
+		rs   []results.Result
+	}{{"baseline", a}, {"candidate", b}} {
+		for _, br := range CheckCorrectness(side.rs) {
+			rep.Breaches = append(rep.Breaches, br)
+			rep.Sides = append(rep.Sides, side.name)
+		}
+	}
+	type key struct {
+		cell string
+		rep  int
+	}
+	byKey := map[key]results.Result{}
+	for _, r := range a {
+		byKey[key{r.Key, r.Repetition}] = r
+	}
+	for _, c := range results.ByCell(b) {
+		var pa, pb []results.Result
+		for _, rb := range c.Reps {
+			ra, ok := byKey[key{c.Key, rb.Repetition}]
+			if !ok {
+				continue
+			}
+			pa, pb = append(pa, ra), append(pb, rb)
+		}
+		if len(pa) == 0 {
+			return nil, fmt.Errorf("cell %s has no baseline repetition to pair with", c.Key)
+		}
+		cell := PairedCell{Key: c.Key}
+		for _, m := range gatedMetrics() {
+			cell.Metrics = append(cell.Metrics, comparePairs(m, pa, pb, l))
+		}
+		rep.Cells = append(rep.Cells, cell)
+	}
+	return rep, nil
+}
+
+// comparePairs judges one metric on the log-ratios of its pairs: their
+// mean and a Student-t interval, turned back into percent.
+func comparePairs(m metric, a, b []results.Result, l Limits) PairedMetric {
+	pm := PairedMetric{Metric: m.name, Unit: m.unit, LimitPct: m.limit(l), HigherIsBetter: m.higherIsBetter,
+		ChangePct: math.NaN(), LoPct: math.NaN(), HiPct: math.NaN()}
+	var logs, la, lb []float64
+	for i := range a {
+		va, oka := m.value(a[i])
+		vb, okb := m.value(b[i])
+		if !oka || !okb || va <= 0 || vb <= 0 {
+			continue
+		}
+		logs = append(logs, math.Log(vb/va))
+		la, lb = append(la, math.Log(va)), append(lb, math.Log(vb))
+	}
+	pm.N = len(logs)
+	if pm.N == 0 {
+		pm.Verdict = NotMeasured
+		return pm
+	}
+	pm.A, pm.B = math.Exp(stat.Mean(la, nil)), math.Exp(stat.Mean(lb, nil))
+	mean := stat.Mean(logs, nil)
+	pm.ChangePct = 100 * (math.Exp(mean) - 1)
+	if pm.N < MinPairs {
+		pm.Verdict, pm.Why = Inconclusive, fmt.Sprintf("%d pairs, fewer than %d", pm.N, MinPairs)
+		return pm
+	}
+	se := stat.StdDev(logs, nil) / math.Sqrt(float64(pm.N))
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(pm.N - 1)}.Quantile(0.975)
+	pm.LoPct, pm.HiPct = 100*(math.Exp(mean-t*se)-1), 100*(math.Exp(mean+t*se)-1)
+	// worse is the interval in the bad direction: its near and far ends.
+	near, far := -pm.HiPct, -pm.LoPct
+	if !m.higherIsBetter {
+		near, far = pm.LoPct, pm.HiPct
+	}
+	switch {
+	case near > pm.LimitPct:
+		pm.Verdict = Regressed
+		pm.Why = fmt.Sprintf("the whole interval lies beyond the %.0f%% limit", pm.LimitPct)
+	case far <= pm.LimitPct && far < 0:
+		pm.Verdict = Improved
+	case far <= pm.LimitPct:
+		pm.Verdict = OK
+	default:
+		pm.Verdict = Inconclusive
+		pm.Why = fmt.Sprintf("the interval reaches past the %.0f%% limit but not wholly; more repetitions would decide", pm.LimitPct)
+	}
+	return pm
+}
+
+// ExitCode is the gate's exit code: a breach or a regression fails; an
+// inconclusive metric fails only when Strict.
+func (r *PairedReport) ExitCode() int {
+	for _, c := range r.Cells {
+		for _, m := range c.Metrics {
+			if m.Verdict == Regressed || r.Strict && m.Verdict == Inconclusive {
+				return ExitRegression
+			}
+		}
+	}
+	if len(r.Breaches) > 0 {
+		return ExitRegression
+	}
+	return ExitPass
+}
