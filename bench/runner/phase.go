@@ -152,8 +152,8 @@ type proc struct {
 	doneAt  int64 // Unix ns of reaching the end, 0 before
 	// selfKilledAt is when the worker killed itself at its kill point.
 	selfKilledAt int64
-	starts  map[int32]int64
-	base    int64 // records processed by earlier processes of the phase
+	starts       map[int32]int64
+	base         int64 // records processed by earlier processes of the phase
 }
 
 func (ph *phase) handle(pr *proc, f wire.Frame) error {
