@@ -86,7 +86,7 @@ func For(name string) (Strategy, error) {
 	if info.OffsetsInSink {
 		s.Client = PartitionsClient
 	}
-	if s.WireKey == 0 {
+	if s.WireKey == 0 { // unset (key 0 is Produce, never a commit)
 		s.WireKey = kmsg.OffsetCommit
 	}
 	return s, nil
