@@ -163,9 +163,10 @@ func p50(v []float64) string {
 // worker is, on the point's topic in a fresh group.
 func runBare(ctx context.Context, exe string, r *runner.Runner, res results.Result, warmup int64) (worker.BareResult, error) {
 	var b worker.BareResult
-	p := spec.Point{Index: 1_000_000 + res.Repetition*1000 + len(res.Key), Key: res.Key, Strategy: res.Strategy, Interval: res.Interval, Repetition: res.Repetition}
-	cfg := r.BareConfig(p)
-	cfg.Group += "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	// The point's own group, with a suffix: a fresh group, as the
+	// harness's worker had.
+	cfg := r.BareConfig(spec.Point{Key: res.Key, Strategy: res.Strategy, Interval: res.Interval, Repetition: res.Repetition})
+	cfg.Group += "-bare-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	in, err := json.Marshal(cfg)
 	if err != nil {
 		return b, err

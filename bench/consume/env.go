@@ -129,7 +129,7 @@ func (e *Env) Processed() int64 { return e.processed }
 // context ended.
 func (e *Env) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
 	fs := e.Client.PollRecords(ctx, max)
-	if err := fetchErr(fs); err != nil {
+	if err := FetchErr(fs); err != nil {
 		return nil, err
 	}
 	return fs.Records(), nil
@@ -227,7 +227,7 @@ func (e *Env) commitSync(ctx context.Context, offsets map[string]map[int32]kgo.E
 func (e *Env) commitKafka(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
 	var cerr error
 	e.Client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		cerr = commitErr(resp, err)
+		cerr = CommitErr(resp, err)
 	})
 	return cerr
 }
@@ -244,11 +244,11 @@ func (e *Env) reportCommit(start time.Time, covered int64, err error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	e.Ledger.Committed(covered, end.UnixNano())
-	return e.Events.Event(wire.Frame{Kind: wire.Commit, A: end.UnixNano(), B: int64(end.Sub(start)), C: covered}, false)
+	return e.Events.Event(wire.Frame{Kind: wire.Commit, A: end.UnixNano(), B: int64(end.Sub(start))}, false)
 }
 
-// commitErr folds a commit response's per-partition errors into one.
-func commitErr(resp *kmsg.OffsetCommitResponse, err error) error {
+// CommitErr folds a commit response's per-partition errors into one.
+func CommitErr(resp *kmsg.OffsetCommitResponse, err error) error {
 	if err != nil {
 		return err
 	}

@@ -207,7 +207,7 @@ func runTransactional(ctx context.Context, e *Env) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if err := fetchErr(fs); err != nil {
+			if err := FetchErr(fs); err != nil {
 				return err
 			}
 			for _, r := range fs.Records() {
@@ -263,7 +263,8 @@ func runTransactional(ctx context.Context, e *Env) error {
 	}
 }
 
-func fetchErr(fs kgo.Fetches) error {
+// FetchErr is the first error a poll's fetches carry, but a context's end.
+func FetchErr(fs kgo.Fetches) error {
 	var ferr error
 	fs.EachError(func(t string, p int32, err error) {
 		if ferr == nil && ctxErr(err) == nil {

@@ -18,7 +18,7 @@ func autocommitOpts(marks bool) func(time.Duration, *wire.Writer) []kgo.Opt {
 	return func(every time.Duration, events *wire.Writer) []kgo.Opt {
 		report := kgo.AutoCommitCallback(func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 			kind := wire.AutoCommit
-			if commitErr(resp, err) != nil {
+			if CommitErr(resp, err) != nil {
 				kind = wire.Failed
 			}
 			_ = events.Event(wire.Frame{Kind: kind, A: time.Now().UnixNano()}, false)
@@ -130,7 +130,7 @@ func runAsync(ctx context.Context, e *Env) error {
 			// Cleared first: what the loop processes until the ledger
 			// hears of the commit then counts in the flight it publishes.
 			inflight.Store(false)
-			if err := e.reportCommit(start, covered, commitErr(resp, err)); err != nil && ctx.Err() == nil {
+			if err := e.reportCommit(start, covered, CommitErr(resp, err)); err != nil && ctx.Err() == nil {
 				failed.Store(&err)
 			}
 		})

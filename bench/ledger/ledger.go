@@ -37,6 +37,7 @@ type Ledger struct {
 	mem    []byte     // the mapping, nil for an in-memory ledger
 	slots  []int64    // the header (mapped), or local: slotWords per slot
 	slot   int        // this process's slot
+	count  *int64     // the slot's count word, which Apply publishes
 	n0     int64      // the slot's count when this process opened it
 	n      int64      // effects this slot has published
 }
@@ -54,6 +55,7 @@ func newCounts(order []int32) [][]uint16 {
 // offsets [0, end[p]).
 func New(end map[int32]int64) *Ledger {
 	l := &Ledger{order: partitions(end), slots: make([]int64, Slots*slotWords)}
+	l.count = &l.slots[0]
 	l.counts = newCounts(l.order)
 	for _, p := range l.order {
 		l.counts[p] = make([]uint16, end[p])
@@ -93,8 +95,8 @@ func Open(path string, end map[int32]int64, slot int) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.slot = slot
-	l.n = atomic.LoadInt64(&l.slots[slot*slotWords])
+	l.slot, l.count = slot, &l.slots[slot*slotWords]
+	l.n = atomic.LoadInt64(l.count)
 	l.n0 = l.n
 	// A new process has issued and committed nothing yet: its bounds
 	// start where it starts, not where the slot's last user left off.
@@ -126,6 +128,7 @@ func mapFile(f *os.File, end map[int32]int64) (*Ledger, error) {
 	}
 	l := &Ledger{order: partitions(end), mem: mem,
 		slots: unsafe.Slice((*int64)(unsafe.Pointer(&mem[0])), Slots*slotWords)}
+	l.count = &l.slots[0]
 	all := unsafe.Slice((*uint16)(unsafe.Pointer(&mem[headerSize])), (len(mem)-headerSize)/2)
 	l.counts = newCounts(l.order)
 	var at int64
@@ -151,7 +154,7 @@ func (l *Ledger) Close() error {
 		return nil
 	}
 	err := syscall.Munmap(l.mem)
-	l.mem, l.counts, l.slots = nil, nil, nil
+	l.mem, l.counts, l.slots, l.count = nil, nil, nil, nil
 	return err
 }
 
@@ -171,7 +174,7 @@ func (l *Ledger) Apply(p int32, o int64) error {
 		c[o]++
 	}
 	l.n++
-	atomic.StoreInt64(&l.slots[l.slot*slotWords], l.n)
+	atomic.StoreInt64(l.count, l.n)
 	return nil
 }
 

@@ -94,8 +94,9 @@ func (r *Runner) crashes(ctx context.Context, p spec.Point, strat consume.Strate
 			break
 		}
 		rec := crashRec{killAt: killedAt, started: pr.starts, before: before, after: ph.ledger.Snapshot()}
-		rec.landing = landing(killAt, ph.ledger.Applied(), ph.ledger.Slot(ph.cfg.LedgerSlot), startedNs, killedAt)
-		rec.landing.ReplayBoundRecords = crashBound(strat, p.Interval.Records, ph.ledger.Slot(ph.cfg.LedgerSlot))
+		slot := ph.ledger.Slot(ph.cfg.LedgerSlot)
+		rec.landing = landing(killAt, ph.ledger.Applied(), slot, startedNs, killedAt)
+		rec.landing.ReplayBoundRecords = crashBound(strat, p.Interval.Records, slot)
 		if armed {
 			rec.landing.PlannedAtRecords, rec.landing.KillPoint = -1, kp.Point
 		}

@@ -21,12 +21,7 @@ import (
 )
 
 // sample is a timestamped value from a worker (Unix ns, value).
-type sample struct {
-	at, v int64
-	// covered is, for a commit, how many records the worker had processed
-	// when it issued the commit.
-	covered int64
-}
+type sample struct{ at, v int64 }
 
 // newPhase creates the phase's shared ledger and, for strategies whose
 // effects land elsewhere, its sink tables or output topic.
@@ -159,7 +154,7 @@ type proc struct {
 func (ph *phase) handle(pr *proc, f wire.Frame) error {
 	switch f.Kind {
 	case wire.Commit:
-		ph.commits = append(ph.commits, sample{at: f.A, v: f.B, covered: f.C})
+		ph.commits = append(ph.commits, sample{at: f.A, v: f.B})
 	case wire.RelayLag:
 		ph.lags = append(ph.lags, sample{at: f.A, v: f.B})
 	case wire.AutoCommit:

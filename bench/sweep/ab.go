@@ -19,7 +19,7 @@ type ABOptions struct {
 	// CandidateWorker starts the candidate's workers (another commitbench
 	// build); nil runs them with this binary.
 	CandidateWorker runner.WorkerCommand
-	// Log narrates the run point by point (nil discards).
+	// Progress narrates the run point by point (nil discards).
 	Progress io.Writer
 }
 

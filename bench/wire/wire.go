@@ -19,8 +19,7 @@ type Kind byte
 
 // Frame kinds.
 const (
-	// Commit: a commit call returned at time A after B nanoseconds; it
-	// covered the first C records the worker processed.
+	// Commit: a commit call returned at time A after B nanoseconds.
 	Commit Kind = 'C'
 	// AutoCommit: kgo's autocommit finished a commit at time A; its call
 	// latency is unknown (the wire latency is reported separately).
@@ -49,15 +48,15 @@ const (
 	Start Kind = 'S'
 )
 
-// FrameSize is the fixed size of every frame: kind, partition, A, B, C.
-const FrameSize = 1 + 4 + 8 + 8 + 8
+// FrameSize is the fixed size of every frame: kind, partition, A, B.
+const FrameSize = 1 + 4 + 8 + 8
 
 // Frame is one decoded frame. Times are Unix nanoseconds from the worker's
 // wall clock, which the parent shares (same machine).
 type Frame struct {
 	Kind      Kind
 	Partition int32
-	A, B, C   int64
+	A, B      int64
 }
 
 func (f Frame) put(b []byte) []byte {
@@ -66,7 +65,6 @@ func (f Frame) put(b []byte) []byte {
 	binary.LittleEndian.PutUint32(buf[1:], uint32(f.Partition))
 	binary.LittleEndian.PutUint64(buf[5:], uint64(f.A))
 	binary.LittleEndian.PutUint64(buf[13:], uint64(f.B))
-	binary.LittleEndian.PutUint64(buf[21:], uint64(f.C))
 	return append(b, buf[:]...)
 }
 
@@ -144,6 +142,5 @@ func (r *Reader) Next() (Frame, error) {
 		Partition: int32(binary.LittleEndian.Uint32(b[1:])),
 		A:         int64(binary.LittleEndian.Uint64(b[5:])),
 		B:         int64(binary.LittleEndian.Uint64(b[13:])),
-		C:         int64(binary.LittleEndian.Uint64(b[21:])),
 	}, nil
 }

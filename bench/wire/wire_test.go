@@ -12,7 +12,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	w := NewWriter(&buf)
 	want := []Frame{
 		{Kind: Start, Partition: 7, A: 1234},
-		{Kind: Commit, A: 1 << 62, B: 250_000, C: 77},
+		{Kind: Commit, A: 1 << 62, B: 250_000},
 		{Kind: Progress, A: -1, B: 42},
 	}
 	for _, f := range want {

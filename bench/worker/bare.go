@@ -3,15 +3,14 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/metrics"
 )
 
@@ -77,7 +76,7 @@ func RunBare(ctx context.Context, cfg Config, warmup int64, out io.Writer) error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := fetchError(fs); err != nil {
+		if err := consume.FetchErr(fs); err != nil {
 			return err
 		}
 		for it := fs.RecordIter(); !it.Done(); {
@@ -126,30 +125,10 @@ func commitPositions(ctx context.Context, cl *kgo.Client, topic string, next []i
 	start := time.Now()
 	var cerr error
 	cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{topic: offsets}, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		cerr = err
-		if err == nil {
-			for _, t := range resp.Topics {
-				for _, p := range t.Partitions {
-					if cerr == nil {
-						cerr = kerr.ErrorForCode(p.ErrorCode)
-					}
-				}
-			}
-		}
+		cerr = consume.CommitErr(resp, err)
 	})
 	if cerr != nil {
 		return 0, fmt.Errorf("commit: %w", cerr)
 	}
 	return time.Since(start), nil
-}
-
-// fetchError is the first error a poll's fetches carry, but the context's.
-func fetchError(fs kgo.Fetches) error {
-	var ferr error
-	fs.EachError(func(t string, p int32, err error) {
-		if ferr == nil && !errors.Is(err, context.Canceled) {
-			ferr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
-		}
-	})
-	return ferr
 }
