@@ -24,8 +24,13 @@ type Broker interface {
 
 // Options configure a provider.
 type Options struct {
-	// CommitDelay holds each OffsetCommit this long (embedded only).
+	// CommitDelay holds each OffsetCommit, TxnOffsetCommit and EndTxn this
+	// long (embedded only).
 	CommitDelay time.Duration
+	// GroupCommitDelays overrides CommitDelay for the groups (and
+	// transactional ids) that start with a prefix (embedded only): the two
+	// sides of an A/B run share one broker but not one delay.
+	GroupCommitDelays map[string]time.Duration
 	// Nodes is the number of broker nodes (local only): 1, or 3 for
 	// replicated offsets; 0 means $COMMITBENCH_KAFKA_NODES, else 1.
 	Nodes int

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -10,6 +11,12 @@ import (
 	"github.com/commitbench/commitbench/bench/buildinfo"
 	"github.com/commitbench/commitbench/bench/cluster"
 )
+
+// delayedRequests are the requests that commit offsets or a transaction: a
+// remote cluster costs each of them a round trip. The exactly-once-db and
+// outbox strategies commit to their database, which is not delayed; the
+// description says which requests were.
+var delayedRequests = []kmsg.Key{kmsg.OffsetCommit, kmsg.TxnOffsetCommit, kmsg.EndTxn}
 
 // Embedded is franz-go's kfake running in this process on loopback. It is
 // a fake: an in-memory log whose commits cost microseconds, not the
@@ -30,30 +37,62 @@ func StartEmbedded(o Options) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded broker: %w", err)
 	}
-	var delayed []string
-	if d := o.CommitDelay; d > 0 {
-		// Every request that commits offsets or a transaction: a remote
-		// cluster costs each of them a round trip. The exactly-once-db and
-		// outbox strategies commit to their database, which this does not
-		// delay; the description says which requests were.
-		for _, k := range []kmsg.Key{kmsg.OffsetCommit, kmsg.TxnOffsetCommit, kmsg.EndTxn} {
-			c.ControlKey(int16(k), func(kmsg.Request) (kmsg.Response, error, bool) {
+	delay := delayFor(o.CommitDelay, o.GroupCommitDelays)
+	if o.CommitDelay > 0 || len(o.GroupCommitDelays) > 0 {
+		for _, k := range delayedRequests {
+			c.ControlKey(int16(k), func(req kmsg.Request) (kmsg.Response, error, bool) {
 				c.KeepControl()
-				c.SleepControl(func() { time.Sleep(d) })
+				if d := delay(req); d > 0 {
+					c.SleepControl(func() { time.Sleep(d) })
+				}
 				return nil, nil, false
 			})
-			delayed = append(delayed, k.Name())
 		}
 	}
-	return &Embedded{c: c, desc: cluster.Description{
-		Kind:                  "embedded",
-		Version:               "kfake " + buildinfo.Module("github.com/twmb/franz-go/pkg/kfake"),
-		Brokers:               1,
-		OffsetsReplication:    1,
-		EmulatedCommitDelayNs: int64(o.CommitDelay),
-		EmulatedDelayRequests: delayed,
-		Note:                  "kfake is an in-memory fake, not Kafka: commits cost microseconds, not milliseconds",
-	}}, nil
+	return &Embedded{c: c, desc: DelayedDescription(cluster.Description{
+		Kind:               "embedded",
+		Version:            "kfake " + buildinfo.Module("github.com/twmb/franz-go/pkg/kfake"),
+		Brokers:            1,
+		OffsetsReplication: 1,
+		Note:               "kfake is an in-memory fake, not Kafka: commits cost microseconds, not milliseconds",
+	}, o.CommitDelay)}, nil
+}
+
+// DelayedDescription is d as recorded by clients whose commit requests the
+// embedded broker holds for delay: the label says by how much and which
+// requests. The two sides of an A/B run with different delays on one
+// broker record their own.
+func DelayedDescription(d cluster.Description, delay time.Duration) cluster.Description {
+	d.EmulatedCommitDelayNs, d.EmulatedDelayRequests = int64(delay), nil
+	if delay > 0 {
+		for _, k := range delayedRequests {
+			d.EmulatedDelayRequests = append(d.EmulatedDelayRequests, k.Name())
+		}
+	}
+	return d
+}
+
+// delayFor returns the delay of one commit request: that of the longest
+// group prefix its group (or transactional id) starts with, else def.
+func delayFor(def time.Duration, byPrefix map[string]time.Duration) func(kmsg.Request) time.Duration {
+	return func(req kmsg.Request) time.Duration {
+		var id string
+		switch r := req.(type) {
+		case *kmsg.OffsetCommitRequest:
+			id = r.Group
+		case *kmsg.TxnOffsetCommitRequest:
+			id = r.Group
+		case *kmsg.EndTxnRequest:
+			id = r.TransactionalID
+		}
+		d, best := def, -1
+		for p, pd := range byPrefix {
+			if strings.HasPrefix(id, p) && len(p) > best {
+				d, best = pd, len(p)
+			}
+		}
+		return d
+	}
 }
 
 // Addrs returns the loopback listen address.

@@ -47,3 +47,48 @@ func TestEmbeddedDelaysEveryCommitRequest(t *testing.T) {
 		t.Errorf("EndTxn answered in %s, before the %s delay", took, d)
 	}
 }
+
+// A per-prefix delay holds only its own groups' commits: the candidate side
+// of an A/B run pays its delay, the baseline side on the same broker none.
+func TestEmbeddedDelaysOnlyTheGroupsOfItsPrefix(t *testing.T) {
+	b, err := broker.StartEmbedded(broker.Options{GroupCommitDelays: map[string]time.Duration{"slow-": time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	commit := func(ctx context.Context, group string) error {
+		req := kmsg.NewPtrOffsetCommitRequest()
+		req.Group, req.Generation = group, -1
+		_, err := req.RequestWith(ctx, cl)
+		return err
+	}
+	slowCtx, stopSlow := context.WithCancel(ctx)
+	slow := make(chan error, 1)
+	go func() { slow <- commit(slowCtx, "slow-g1") }()
+	// The undelayed group's commit is answered while the delayed one is
+	// still held: a minute's delay is not over two seconds later (a lower
+	// bound of the injected delay, with a wide margin).
+	if err := commit(ctx, "fast-g1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-slow:
+		t.Fatalf("the delayed group's commit was answered (%v), not held", err)
+	case <-time.After(2 * time.Second):
+	}
+	stopSlow()
+	<-slow
+	if d := b.Describe(); d.EmulatedCommitDelayNs != 0 || len(d.EmulatedDelayRequests) != 0 {
+		t.Errorf("the broker's own description claims a delay: %+v", d)
+	}
+	if d := broker.DelayedDescription(b.Describe(), time.Millisecond); d.EmulatedCommitDelayNs != 1e6 || len(d.EmulatedDelayRequests) != 3 {
+		t.Errorf("the delayed side's description: %+v", d)
+	}
+}

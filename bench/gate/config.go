@@ -14,17 +14,16 @@ import (
 // Thresholds are the limits of one workload. A field left out falls back to
 // the defaults, so an override names only what it changes.
 type Thresholds struct {
-	// Alpha is the significance level: a change counts only if the
-	// Mann-Whitney U test gives p < Alpha.
+	// Alpha sets the confidence intervals' level, 1-Alpha (0.05: 95%).
 	Alpha *float64 `yaml:"alpha"`
-	// ThroughputDropPct is the largest tolerated drop of the median
-	// records per second, in percent.
+	// ThroughputDropPct is the largest tolerated drop of the throughput
+	// (and of its share of the ceiling), in percent.
 	ThroughputDropPct *float64 `yaml:"throughput_drop_pct"`
-	// CommitP99RisePct is the largest tolerated rise of the median commit
-	// latency p99, in percent.
+	// CommitP99RisePct is the largest tolerated rise of the commit latency
+	// p99, in percent.
 	CommitP99RisePct *float64 `yaml:"commit_latency_p99_rise_pct"`
-	// RecoveryRisePct is the largest tolerated rise of the median mean
-	// recovery time after a crash, in percent.
+	// RecoveryRisePct is the largest tolerated rise of the mean recovery
+	// time after a crash, in percent.
 	RecoveryRisePct *float64 `yaml:"recovery_time_rise_pct"`
 }
 
@@ -45,6 +44,10 @@ type Config struct {
 	Defaults Thresholds `yaml:"defaults"`
 	// Workloads overrides thresholds by workload name (Result.Workload).
 	Workloads map[string]Thresholds `yaml:"workloads"`
+	// Absolute gates absolute throughput and commit latency against a
+	// stored baseline too, for a dedicated machine whose speed does not
+	// drift; by default only the share of the ceiling is.
+	Absolute bool `yaml:"absolute"`
 }
 
 // DefaultLimits are used where gates.yaml says nothing: loose enough that
@@ -77,7 +80,7 @@ func ParseConfig(data []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("not a gate config (fields: defaults, workloads): %w", err)
+		return Config{}, fmt.Errorf("not a gate config (fields: defaults, workloads, absolute): %w", err)
 	}
 	if err := c.Defaults.validate("defaults"); err != nil {
 		return Config{}, err

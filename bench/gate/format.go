@@ -55,8 +55,8 @@ func (r *Report) Summary() string {
 		}
 		parts = append(parts, plural(n, "missing point")+allowed)
 	}
-	if n := r.Count(Insufficient); n > 0 {
-		parts = append(parts, fmt.Sprintf("%s NOT GATED (insufficient samples)", plural(n, "metric")))
+	if n := r.Count(Inconclusive); n > 0 {
+		parts = append(parts, plural(n, "inconclusive metric"))
 	}
 	parts = append(parts, fmt.Sprintf("%s compared", plural(len(r.Cells), "point")))
 	status := "PASS"
@@ -68,14 +68,14 @@ func (r *Report) Summary() string {
 
 func (r *Report) writeText(out io.Writer) error {
 	w := bufio.NewWriter(out)
-	fmt.Fprintf(w, "commitbench gate\n  baseline:   %s\n  current:    %s\n  thresholds: %s\n\n", r.Baseline, r.Current, r.configLabel())
+	fmt.Fprintf(w, "commitbench gate\n  baseline:   %s (%s)\n  current:    %s\n  thresholds: %s\n\n", r.Baseline, plural(len(r.BaselineRuns), "run"), r.Current, r.configLabel())
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "POINT\tMETRIC\tBASELINE\tCURRENT\tCHANGE\tLIMIT\tP\tN\tVERDICT")
+	fmt.Fprintln(tw, "POINT\tMETRIC\tBASELINE\tCURRENT\tCHANGE\tCI\tDRIFT\tLIMIT\tN\tVERDICT")
 	for _, p := range r.Cells {
 		for _, m := range p.Metrics {
 			c := m.cells()
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Key, m.Metric, c.base, c.cur, c.change, c.limit, c.p, c.n, m.Verdict)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Key, m.Metric, c.base, c.cur, c.change, c.ci, c.drift, c.limit, c.n, m.verdictText())
 		}
 	}
 	tw.Flush()
@@ -91,7 +91,7 @@ func (r *Report) writeText(out io.Writer) error {
 	writeList(w, "\nmissing in current (only the baseline has these points):\n", "  ", r.MissingInCurrent)
 	writeList(w, "\nmissing in baseline (new points, not gated; record a new baseline to gate them):\n", "  ", r.MissingInBaseline)
 	writeList(w, "\nnotes:\n", "  ", r.Notes)
-	if warn := r.insufficientWarning(); warn != "" {
+	if warn := r.inconclusiveWarning(); warn != "" {
 		fmt.Fprintf(w, "\nWARNING: %s\n", warn)
 	}
 	fmt.Fprintf(w, "\n%s\n", r.Summary())
@@ -105,8 +105,8 @@ func (r *Report) writeMarkdown(out io.Writer) error {
 		icon = "❌"
 	}
 	fmt.Fprintf(w, "### %s commitbench gate — %s\n\n", icon, r.Summary())
-	fmt.Fprintf(w, "Baseline `%s` · current `%s` · thresholds: %s\n\n", r.Baseline, r.Current, r.configLabel())
-	if warn := r.insufficientWarning(); warn != "" {
+	fmt.Fprintf(w, "Baseline `%s` (%s) · current `%s` · thresholds: %s\n\n", r.Baseline, plural(len(r.BaselineRuns), "run"), r.Current, r.configLabel())
+	if warn := r.inconclusiveWarning(); warn != "" {
 		fmt.Fprintf(w, "> [!WARNING]\n> %s\n\n", warn)
 	}
 	if len(r.Breaches) > 0 {
@@ -116,17 +116,17 @@ func (r *Report) writeMarkdown(out io.Writer) error {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "| point | metric | baseline | current | change | limit | p | n | verdict |\n")
-	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|--:|--:|---|\n")
+	fmt.Fprintf(w, "| point | metric | baseline | current | change | CI | drift | limit | n | verdict |\n")
+	fmt.Fprintf(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, p := range r.Cells {
 		for _, m := range p.Metrics {
 			c := m.cells()
-			verdict := string(m.Verdict)
-			if m.Verdict == Regressed || m.Verdict == Insufficient {
+			verdict := m.verdictText()
+			if m.Verdict == Regressed || m.Verdict == Inconclusive {
 				verdict = "**" + verdict + "**"
 			}
-			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				strings.ReplaceAll(p.Key, "|", `\|`), m.Metric, c.base, c.cur, c.change, c.limit, c.p, c.n, verdict)
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				strings.ReplaceAll(p.Key, "|", `\|`), m.Metric, c.base, c.cur, c.change, c.ci, c.drift, c.limit, c.n, mdCell(verdict))
 		}
 	}
 	writeList(w, "\n**Missing in current** (only the baseline has these points):\n\n", "- ", r.MissingInCurrent)
@@ -141,38 +141,37 @@ func (r *Report) configLabel() string {
 		src = "built-in defaults"
 	}
 	d := r.Defaults
-	s := fmt.Sprintf("%s: alpha %g, throughput drop %g%%, commit p99 rise %g%%, recovery rise %g%%",
-		src, d.Alpha, d.ThroughputDropPct, d.CommitP99RisePct, d.RecoveryRisePct)
+	s := fmt.Sprintf("%s: %g%% intervals, throughput (and share of ceiling) drop %g%%, commit p99 rise %g%%, recovery rise %g%%, or the baseline's drift between runs where larger",
+		src, 100*(1-d.Alpha), d.ThroughputDropPct, d.CommitP99RisePct, d.RecoveryRisePct)
 	if len(r.Overrides) > 0 {
 		s += "; overridden for " + strings.Join(r.Overrides, ", ")
 	}
 	return s
 }
 
-// insufficientWarning explains, loudly, that some metrics were not gated.
-func (r *Report) insufficientWarning() string {
-	n := r.Count(Insufficient)
+// inconclusiveWarning explains, loudly, that some metrics could not be
+// decided, and so were not failed.
+func (r *Report) inconclusiveWarning() string {
+	n := r.Count(Inconclusive)
 	if n == 0 {
 		return ""
 	}
-	alpha := 0.0
-	for _, p := range r.Cells {
-		for _, m := range p.Metrics {
-			if m.Verdict == Insufficient {
-				alpha = m.Alpha
-			}
-		}
+	if r.Strict {
+		return fmt.Sprintf("%s inconclusive, which fails the gate under --strict.", plural(n, "metric"))
 	}
-	return fmt.Sprintf("%s NOT GATED: too few repetitions for the U test ever to reach p < %g, so a regression there would pass unnoticed. "+
-		"Run at least %d repetitions per side (workload `repetitions:`), in the baseline and in CI.",
-		plural(n, "metric"), alpha, MinRepetitions(alpha))
+	return fmt.Sprintf("%s inconclusive: the samples cannot tell whether the change is within its limit, so a regression there may pass unnoticed. "+
+		"Run at least %d repetitions per run (workload `repetitions:`) in the baseline and in CI, record the baseline from two or more runs, or use gate ab; --strict fails on them.",
+		plural(n, "metric"), MinRepetitions)
 }
 
 // cells are a metric's table cells as text.
-type cells struct{ base, cur, change, limit, p, n string }
+type cells struct{ base, cur, change, ci, drift, limit, n string }
 
 func (m MetricResult) cells() cells {
-	c := cells{base: "-", cur: "-", change: "-", p: "-", n: fmt.Sprintf("%d+%d", m.N1, m.N2)}
+	c := cells{base: "-", cur: "-", change: "-", ci: "-", drift: "-", n: fmt.Sprintf("%d+%d", m.N1, m.N2)}
+	if m.Runs > 1 {
+		c.n = fmt.Sprintf("%d(%d runs)+%d", m.N1, m.Runs, m.N2)
+	}
 	sign := "+"
 	if m.HigherIsBetter {
 		sign = "-"
@@ -184,11 +183,23 @@ func (m MetricResult) cells() cells {
 	c.base = formatValue(m.Baseline) + " " + m.Unit
 	c.cur = formatValue(m.Current) + " " + m.Unit
 	c.change = fmt.Sprintf("%+.1f%%", m.ChangePct)
-	if !math.IsNaN(m.P) {
-		c.p = fmt.Sprintf("%.3f", m.P)
+	if !math.IsNaN(m.LoPct) {
+		c.ci = fmt.Sprintf("[%+.1f%%, %+.1f%%]", m.LoPct, m.HiPct)
+	}
+	if !math.IsNaN(m.DriftPct) {
+		c.drift = fmt.Sprintf("%.1f%%", m.DriftPct)
 	}
 	return c
 }
+
+func (m MetricResult) verdictText() string {
+	if m.Why != "" {
+		return fmt.Sprintf("%s (%s)", m.Verdict, m.Why)
+	}
+	return string(m.Verdict)
+}
+
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // formatValue gives three or four significant digits, with k and M for big
 // figures such as records per second.

@@ -2,10 +2,13 @@ package gate
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +65,21 @@ func cell(k string, n int, center, spread float64) []results.Result {
 	return rs
 }
 
+// inRun moves results into run id, as another run of the same workload.
+func inRun(id string, rs []results.Result) []results.Result {
+	out := slices.Clone(rs)
+	for i := range out {
+		out[i].RunID = id
+	}
+	return out
+}
+
+// twoRuns is a baseline recorded from two runs of the same cell, their
+// throughput centred on c1 and c2.
+func twoRuns(k string, n int, c1, c2, spread float64) []results.Result {
+	return append(inRun("base1", cell(k, n, c1, spread)), inRun("base2", cell(k, n, c2, spread))...)
+}
+
 func mustCompare(t *testing.T, base, cur []results.Result, cfg Config) *Report {
 	t.Helper()
 	rep, err := Compare(base, cur, cfg)
@@ -86,24 +104,29 @@ func metricOf(t *testing.T, rep *Report, k, name string) MetricResult {
 
 func TestIdenticalPasses(t *testing.T) {
 	rs := cell(key, 5, 100_000, 0.01)
-	rep := mustCompare(t, rs, rs, Config{})
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.01), rs, Config{})
 	if code := rep.ExitCode(); code != ExitPass {
 		t.Fatalf("exit code %d, want %d: %s", code, ExitPass, rep.Summary())
 	}
 	for _, m := range rep.Cells[0].Metrics {
-		if m.Verdict != OK {
-			t.Errorf("%s: verdict %q, want ok", m.Metric, m.Verdict)
+		want := OK
+		switch m.Metric {
+		case metricCommitP99:
+			want = NotGated // absolute latency, against a stored baseline
+		case metricCeilingShare:
+			want = NotMeasured // no `none` cell in the run
+		}
+		if m.Verdict != want {
+			t.Errorf("%s: verdict %q, want %q", m.Metric, m.Verdict, want)
 		}
 	}
 }
 
 func TestThroughputDropFails(t *testing.T) {
-	base := cell(key, 5, 100_000, 0.01)
-	cur := cell(key, 5, 70_000, 0.01)
-	rep := mustCompare(t, base, cur, Config{})
-	m := metricOf(t, rep, key, "throughput")
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.01), cell(key, 5, 70_000, 0.01), Config{})
+	m := metricOf(t, rep, key, metricThroughput)
 	if m.Verdict != Regressed {
-		t.Fatalf("verdict %q (p=%v, change %.1f%%), want %q", m.Verdict, m.P, m.ChangePct, Regressed)
+		t.Fatalf("verdict %q (change %.1f%%, CI [%.1f, %.1f]), want %q", m.Verdict, m.ChangePct, m.LoPct, m.HiPct, Regressed)
 	}
 	if m.ChangePct > -29 || m.ChangePct < -31 {
 		t.Errorf("change %.1f%%, want about -30%%", m.ChangePct)
@@ -114,65 +137,123 @@ func TestThroughputDropFails(t *testing.T) {
 }
 
 func TestChangeWithinNoisePasses(t *testing.T) {
-	base := cell(key, 5, 100_000, 0.05)
-	cur := cell(key, 5, 97_000, 0.05)
-	rep := mustCompare(t, base, cur, Config{})
-	if m := metricOf(t, rep, key, "throughput"); m.Verdict != OK {
-		t.Errorf("verdict %q (p=%v), want ok", m.Verdict, m.P)
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.05), cell(key, 5, 97_000, 0.05), Config{})
+	if m := metricOf(t, rep, key, metricThroughput); m.Verdict != OK {
+		t.Errorf("verdict %q (CI [%.1f, %.1f]), want ok", m.Verdict, m.LoPct, m.HiPct)
 	}
 	if code := rep.ExitCode(); code != ExitPass {
 		t.Errorf("exit code %d, want %d: %s", code, ExitPass, rep.Summary())
 	}
 }
 
-// A change can be significant and still within its threshold: both
-// conditions are needed to fail.
-func TestSignificantButSmallChangePasses(t *testing.T) {
-	base := cell(key, 5, 100_000, 0.001)
-	cur := cell(key, 5, 95_000, 0.001)
-	m := metricOf(t, mustCompare(t, base, cur, Config{}), key, "throughput")
-	if m.P >= m.Alpha {
-		t.Fatalf("p=%v, want a significant change for this test to mean anything", m.P)
+// A change can be certain and still within its limit.
+func TestCertainButSmallChangePasses(t *testing.T) {
+	m := metricOf(t, mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.001), cell(key, 5, 95_000, 0.001), Config{}), key, metricThroughput)
+	if m.HiPct >= 0 {
+		t.Fatalf("CI [%.1f, %.1f], want one wholly below 0 for this test to mean anything", m.LoPct, m.HiPct)
 	}
 	if m.Verdict != OK {
-		t.Errorf("verdict %q, want ok for a 5%% drop under a 10%% threshold", m.Verdict)
+		t.Errorf("verdict %q, want ok for a 5%% drop under a 10%% limit", m.Verdict)
 	}
 }
 
-// A median that moved beyond the threshold still passes when the
-// repetitions overlap so much that the move may be noise.
-func TestLargeButInsignificantChangePasses(t *testing.T) {
-	base, cur := cell(key, 5, 100_000, 0), cell(key, 5, 100_000, 0)
-	for i, f := range []float64{0.7, 0.9, 1.0, 1.1, 1.3} {
+// A mean that moved beyond the limit is inconclusive, not a regression,
+// when the repetitions spread so far that the interval reaches back
+// within the limit; exit 0, or 1 under Strict.
+func TestLargeButUncertainChangeIsInconclusive(t *testing.T) {
+	base, cur := twoRuns(key, 5, 100_000, 100_000, 0), cell(key, 5, 100_000, 0)
+	for i, f := range []float64{0.7, 0.9, 1.0, 1.1, 1.3, 0.7, 0.9, 1.0, 1.1, 1.3} {
 		base[i].Throughput.RecordsPerSec *= f
 	}
 	for i, f := range []float64{0.65, 0.85, 0.88, 1.05, 1.25} {
 		cur[i].Throughput.RecordsPerSec *= f
 	}
-	m := metricOf(t, mustCompare(t, base, cur, Config{}), key, "throughput")
-	if m.ChangePct > -10 {
-		t.Fatalf("change %.1f%%, want a drop beyond the threshold for this test to mean anything", m.ChangePct)
+	rep := mustCompare(t, base, cur, Config{})
+	m := metricOf(t, rep, key, metricThroughput)
+	if m.Verdict != Inconclusive {
+		t.Errorf("verdict %q (change %.1f%%, CI [%.1f, %.1f]), want inconclusive", m.Verdict, m.ChangePct, m.LoPct, m.HiPct)
 	}
-	if m.Verdict != OK {
-		t.Errorf("verdict %q (p=%v), want ok: the drop is not significant", m.Verdict, m.P)
+	if code := rep.ExitCode(); code != ExitPass {
+		t.Errorf("exit code %d, want pass", code)
+	}
+	rep.Strict = true
+	if code := rep.ExitCode(); code != ExitRegression {
+		t.Errorf("strict: exit code %d, want %d", code, ExitRegression)
 	}
 }
 
-func TestLatencyRiseFails(t *testing.T) {
-	base := cell(key, 5, 100_000, 0.01)
+// Drift between the baseline's runs of unchanged code widens what is
+// allowed: a drop beyond the limit but within the recorded drift passes;
+// the same drop against a baseline without that drift fails.
+func TestDriftWithinRecordedSpreadPasses(t *testing.T) {
+	cfg, err := ParseConfig([]byte("defaults:\n  throughput_drop_pct: 5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := cell(key, 5, 88_000, 0.005)
+	drifting := twoRuns(key, 5, 100_000, 90_000, 0.005) // 11% apart
+	m := metricOf(t, mustCompare(t, drifting, cur, cfg), key, metricThroughput)
+	if m.ChangePct > -5 || math.Abs(m.DriftPct-11.1) > 0.2 {
+		t.Fatalf("change %.1f%%, drift %.1f%%: want a drop beyond 5%% within an 11.1%% drift for this test to mean anything", m.ChangePct, m.DriftPct)
+	}
+	if m.Verdict != OK {
+		t.Errorf("verdict %q (%s), want ok: the drop is within the recorded drift", m.Verdict, m.Why)
+	}
+	steady := twoRuns(key, 5, 94_868, 94_868, 0.005) // the same centre, no drift
+	if m := metricOf(t, mustCompare(t, steady, cur, cfg), key, metricThroughput); m.Verdict != Regressed {
+		t.Errorf("without drift: verdict %q (change %.1f%%), want %q", m.Verdict, m.ChangePct, Regressed)
+	}
+}
+
+// The share of the ceiling cancels the machine's speed: a run on a machine
+// 20% slower across the board passes; a strategy that lost a quarter of
+// its share fails, whatever the machine.
+func TestCeilingShareCancelsMachineSpeed(t *testing.T) {
+	const none = "quick/none/-"
+	withCeiling := func(id string, ceiling, sync float64) []results.Result {
+		rs := append(cell(none, 5, ceiling, 0.01), cell(key, 5, sync, 0.01)...)
+		for i := range rs[:5] {
+			rs[i].Strategy, rs[i].Interval = strategy.None, spec.Interval{}
+		}
+		return inRun(id, rs)
+	}
+	base := append(withCeiling("base1", 1_000_000, 500_000), withCeiling("base2", 1_000_000, 500_000)...)
+	slower := mustCompare(t, base, withCeiling("cur", 800_000, 400_000), Config{})
+	if m := metricOf(t, slower, key, metricCeilingShare); m.Verdict != OK || math.Abs(m.Current-50) > 0.5 {
+		t.Errorf("share on a slower machine: verdict %q, share %.1f%%, want ok at 50%%", m.Verdict, m.Current)
+	}
+	if m := metricOf(t, slower, key, metricThroughput); m.Verdict != NotGated {
+		t.Errorf("absolute throughput: verdict %q, want %q", m.Verdict, NotGated)
+	}
+	if code := slower.ExitCode(); code != ExitPass {
+		t.Errorf("a uniformly slower machine: exit code %d, want pass: %s", code, slower.Summary())
+	}
+	worse := mustCompare(t, base, withCeiling("cur", 800_000, 300_000), Config{})
+	if m := metricOf(t, worse, key, metricCeilingShare); m.Verdict != Regressed {
+		t.Errorf("a share down by a quarter: verdict %q, want %q", m.Verdict, Regressed)
+	}
+	if m := metricOf(t, worse, none, metricCeilingShare); m.Verdict != NotMeasured {
+		t.Errorf("the ceiling's own share: verdict %q, want %q", m.Verdict, NotMeasured)
+	}
+}
+
+func TestLatencyRiseFailsOnlyWhenAbsoluteIsGated(t *testing.T) {
+	base := twoRuns(key, 5, 100_000, 100_000, 0.01)
 	cur := cell(key, 5, 100_000, 0.01)
 	for i := range cur {
 		cur[i].Throughput.CommitLatency.P99Us *= 1.5
 	}
-	m := metricOf(t, mustCompare(t, base, cur, Config{}), key, "commit-p99")
-	if m.Verdict != Regressed {
-		t.Errorf("verdict %q, want %q for a 50%% p99 rise", m.Verdict, Regressed)
+	if m := metricOf(t, mustCompare(t, base, cur, Config{}), key, metricCommitP99); m.Verdict != NotGated {
+		t.Errorf("verdict %q, want %q by default", m.Verdict, NotGated)
+	}
+	if m := metricOf(t, mustCompare(t, base, cur, Config{Absolute: true}), key, metricCommitP99); m.Verdict != Regressed {
+		t.Errorf("absolute: verdict %q, want %q for a 50%% p99 rise", m.Verdict, Regressed)
 	}
 }
 
 func TestImprovementPasses(t *testing.T) {
-	rep := mustCompare(t, cell(key, 5, 100_000, 0.01), cell(key, 5, 150_000, 0.01), Config{})
-	if m := metricOf(t, rep, key, "throughput"); m.Verdict != Improved {
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.01), cell(key, 5, 150_000, 0.01), Config{})
+	if m := metricOf(t, rep, key, metricThroughput); m.Verdict != Improved {
 		t.Errorf("verdict %q, want %q", m.Verdict, Improved)
 	}
 	if code := rep.ExitCode(); code != ExitPass {
@@ -180,12 +261,10 @@ func TestImprovementPasses(t *testing.T) {
 	}
 }
 
-func TestInsufficientSamplesDoesNotFailButSaysSo(t *testing.T) {
-	base := cell(key, 2, 100_000, 0.01)
-	cur := cell(key, 2, 50_000, 0.01)
-	rep := mustCompare(t, base, cur, Config{})
-	if m := metricOf(t, rep, key, "throughput"); m.Verdict != Insufficient {
-		t.Fatalf("verdict %q, want %q", m.Verdict, Insufficient)
+func TestTooFewSamplesIsInconclusiveAndSaysSo(t *testing.T) {
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.01), cell(key, 2, 50_000, 0.01), Config{})
+	if m := metricOf(t, rep, key, metricThroughput); m.Verdict != Inconclusive {
+		t.Fatalf("verdict %q, want %q", m.Verdict, Inconclusive)
 	}
 	if code := rep.ExitCode(); code != ExitPass {
 		t.Errorf("exit code %d, want pass", code)
@@ -194,16 +273,18 @@ func TestInsufficientSamplesDoesNotFailButSaysSo(t *testing.T) {
 	if err := rep.Write(&out, FormatText); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"WARNING", "NOT GATED", "at least 4 repetitions"} {
+	for _, want := range []string{"WARNING", "inconclusive", "fewer than 3"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, out.String())
 		}
 	}
 }
 
-func TestMinRepetitions(t *testing.T) {
-	if n := MinRepetitions(0.05); n != 4 {
-		t.Errorf("MinRepetitions(0.05) = %d, want 4", n)
+// A baseline of one run has no drift to allow for, and the report says so.
+func TestOneRunBaselineIsNoted(t *testing.T) {
+	rep := mustCompare(t, cell(key, 5, 100_000, 0.01), cell(key, 5, 100_000, 0.01), Config{})
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "drift between runs is unknown") }) {
+		t.Errorf("notes %q do not say the drift is unknown", rep.Notes)
 	}
 }
 
@@ -215,7 +296,7 @@ func TestDuplicateUnderExactlyOnceFails(t *testing.T) {
 		rs[0].Guarantee = "exactly-once"
 	}
 	cur[0].Crash.Duplicates = 1
-	rep := mustCompare(t, base, cur, Config{})
+	rep := mustCompare(t, append(base, inRun("other", base)...), cur, Config{})
 	if len(rep.Breaches) != 1 || rep.Breaches[0].Rule != "duplicates" {
 		t.Fatalf("breaches %+v, want one duplicates breach", rep.Breaches)
 	}
@@ -332,7 +413,7 @@ func TestPerWorkloadOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := mustCompare(t, cell(key, 5, 100_000, 0.01), cell(key, 5, 70_000, 0.01), cfg)
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.01), cell(key, 5, 70_000, 0.01), cfg)
 	if code := rep.ExitCode(); code != ExitPass {
 		t.Errorf("exit code %d with a 40%% allowance for a 30%% drop, want pass", code)
 	}
@@ -379,7 +460,7 @@ func writeResults(t *testing.T, rs []results.Result) string {
 }
 
 func TestRunReadsFiles(t *testing.T) {
-	base := writeResults(t, cell(key, 5, 100_000, 0.01))
+	base := writeResults(t, twoRuns(key, 5, 100_000, 100_000, 0.01))
 	cur := writeResults(t, cell(key, 5, 70_000, 0.01))
 	rep, err := Run(Options{Baseline: base, Current: cur})
 	if err != nil {
@@ -421,10 +502,10 @@ func TestRunMalformedInput(t *testing.T) {
 func TestFormats(t *testing.T) {
 	cur := cell(key, 5, 70_000, 0.01)
 	cur[0].Crash.ReplayPerCrash[0] = 200
-	rep := mustCompare(t, cell(key, 5, 100_000, 0.01), cur, Config{})
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.01), cur, Config{})
 	for format, wants := range map[string][]string{
-		FormatText:     {"POINT", key, "REGRESSED", "CORRECTNESS BREACHES", "FAIL (exit 1)"},
-		FormatMarkdown: {"| point |", "`" + key + "`", "**REGRESSED**", "❌"},
+		FormatText:     {"POINT", key, "REGRESSED", "CORRECTNESS BREACHES", "FAIL (exit 1)", "2 runs", "DRIFT"},
+		FormatMarkdown: {"| point |", "`" + key + "`", "**REGRESSED", "❌", "| drift |"},
 	} {
 		var out bytes.Buffer
 		if err := rep.Write(&out, format); err != nil {
@@ -481,21 +562,71 @@ func TestBenchstatOutputParses(t *testing.T) {
 }
 
 func TestRecord(t *testing.T) {
-	src := writeResults(t, cell(key, 5, 100_000, 0.01))
+	run1 := writeResults(t, inRun("r1", cell(key, 5, 100_000, 0.01)))
+	run2 := writeResults(t, inRun("r2", cell(key, 5, 95_000, 0.01)))
 	dir := filepath.Join(t.TempDir(), "results", "baseline")
-	dst, rs, err := Record(src, dir)
+	dst, rs, err := Record([]string{run1, run2}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 5 || dst != filepath.Join(dir, results.FileName) {
+	if len(rs) != 10 || dst != filepath.Join(dir, results.FileName) {
 		t.Errorf("recorded %d results at %s", len(rs), dst)
 	}
-	want, _ := os.ReadFile(filepath.Join(src, results.FileName))
-	got, err := os.ReadFile(dst)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Errorf("baseline is not a copy of the source (err %v)", err)
+	back, err := results.Read(dst)
+	if err != nil || len(back) != 10 || len(RunIDs(back)) != 2 {
+		t.Fatalf("the baseline reads back as %d results of %d runs (err %v), want 10 of 2", len(back), len(RunIDs(back)), err)
 	}
-	if _, _, err := Record(filepath.Join(t.TempDir(), "nothing"), dir); err == nil {
-		t.Error("recording absent results succeeded")
+	d := Drifts(back)
+	if len(d) != 1 || math.Abs(d[0].ByPct[metricThroughput]-100*(100.0/95-1)) > 0.1 {
+		t.Errorf("drifts %+v, want throughput %.1f%%", d, 100*(100.0/95-1))
+	}
+	other := writeResults(t, inRun("r3", cell(key, 5, 100_000, 0.01)))
+	mismatched := inRun("r4", cell(key, 5, 100_000, 0.01))
+	for i := range mismatched {
+		mismatched[i].Sink = "postgres"
+	}
+	for _, tt := range []struct {
+		name string
+		srcs []string
+		want string
+	}{
+		{"one run", []string{run1}, "2 or more runs"},
+		{"the same run twice", []string{run1, run1}, "both hold run r1"},
+		{"absent", []string{run1, filepath.Join(t.TempDir(), "nothing")}, "no results"},
+		{"runs measured differently", []string{other, writeResults(t, mismatched)}, "sink differs"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := Record(tt.srcs, filepath.Join(t.TempDir(), "b")); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// The stored gate's JUnit file parses and carries the failing metric and
+// the breach.
+func TestStoredJUnit(t *testing.T) {
+	cur := cell(key, 5, 70_000, 0.01)
+	cur[0].Crash.ReplayPerCrash[0] = 200
+	rep := mustCompare(t, twoRuns(key, 5, 100_000, 100_000, 0.01), cur, Config{})
+	var out bytes.Buffer
+	if err := rep.WriteJUnit(&out); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("JUnit does not parse: %v\n%s", err, out.String())
+	}
+	var failed []string
+	for _, c := range doc.Suites[0].Cases {
+		if c.Failure != nil {
+			failed = append(failed, c.Name)
+		}
+	}
+	if len(failed) != 2 || failed[0] != key+" "+metricThroughput || !strings.Contains(failed[1], "replay-bound") {
+		t.Errorf("failing cases %q, want the throughput metric and the replay-bound breach", failed)
+	}
+	if doc.Suites[0].Failures != 2 || doc.Suites[0].Tests != len(doc.Suites[0].Cases) {
+		t.Errorf("suite counts %+v", doc.Suites[0])
 	}
 }

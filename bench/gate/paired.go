@@ -5,17 +5,9 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/commitbench/commitbench/bench/results"
 )
-
-// Inconclusive: the pairs cannot tell whether the change is within the
-// limit (the confidence interval straddles it, or there are too few).
-const Inconclusive Verdict = "inconclusive"
-
-// MinPairs is the fewest A/B pairs a metric is judged on.
-const MinPairs = 3
 
 // PairedMetric is one metric of one cell judged on interleaved A/B pairs.
 type PairedMetric struct {
@@ -55,7 +47,7 @@ type PairedReport struct {
 // ComparePaired judges candidate b against baseline a, pairing the
 // repetitions of each cell: both sides ran interleaved on one broker and
 // topic, so each pair shares the machine's state and the machine's drift
-// cancels in the ratio. A metric regresses only when the whole 95%
+// cancels in the ratio. A metric regresses only when the whole 1-alpha
 // confidence interval of the change lies beyond its limit; when the
 // interval straddles the limit it is inconclusive.
 func ComparePaired(a, b []results.Result, l Limits) (*PairedReport, error) {
@@ -90,7 +82,12 @@ func ComparePaired(a, b []results.Result, l Limits) (*PairedReport, error) {
 			return nil, fmt.Errorf("cell %s has no baseline repetition to pair with", c.Key)
 		}
 		cell := PairedCell{Key: c.Key}
-		for _, m := range gatedMetrics() {
+		for _, m := range gatedMetrics(nil) {
+			if m.name == metricCeilingShare {
+				// Both sides share the machine's state pair by pair:
+				// absolute figures are comparable as they are.
+				continue
+			}
 			cell.Metrics = append(cell.Metrics, comparePairs(m, pa, pb, l))
 		}
 		rep.Cells = append(rep.Cells, cell)
@@ -126,25 +123,9 @@ func comparePairs(m metric, a, b []results.Result, l Limits) PairedMetric {
 		return pm
 	}
 	se := stat.StdDev(logs, nil) / math.Sqrt(float64(pm.N))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(pm.N - 1)}.Quantile(0.975)
-	pm.LoPct, pm.HiPct = 100*(math.Exp(mean-t*se)-1), 100*(math.Exp(mean+t*se)-1)
-	// worse is the interval in the bad direction: its near and far ends.
-	near, far := -pm.HiPct, -pm.LoPct
-	if !m.higherIsBetter {
-		near, far = pm.LoPct, pm.HiPct
-	}
-	switch {
-	case near > pm.LimitPct:
-		pm.Verdict = Regressed
-		pm.Why = fmt.Sprintf("the whole interval lies beyond the %.0f%% limit", pm.LimitPct)
-	case far <= pm.LimitPct && far < 0:
-		pm.Verdict = Improved
-	case far <= pm.LimitPct:
-		pm.Verdict = OK
-	default:
-		pm.Verdict = Inconclusive
-		pm.Why = fmt.Sprintf("the interval reaches past the %.0f%% limit but not wholly; more repetitions would decide", pm.LimitPct)
-	}
+	c := logInterval(mean, se, float64(pm.N-1), l.Alpha)
+	pm.LoPct, pm.HiPct = c.lo, c.hi
+	pm.Verdict, pm.Why = judge(c, pm.LimitPct, m.higherIsBetter)
 	return pm
 }
 

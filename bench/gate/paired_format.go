@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"math"
@@ -87,70 +86,21 @@ func verdict(m PairedMetric) string {
 	return string(m.Verdict)
 }
 
-// junit is the JUnit XML that CI systems read: one test case per cell and
-// metric, and one per correctness breach.
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Body    string `xml:",chardata"`
-}
-
-// WriteJUnit writes the report as JUnit XML. A regressed metric and a
-// breach are failures carrying their numbers; an inconclusive metric is a
-// skipped case (a failure with Strict).
+// WriteJUnit writes the report as JUnit XML: one case per cell and
+// metric, one per breach. A regressed metric and a breach are failures
+// carrying their numbers; an inconclusive metric is a skipped case (a
+// failure with Strict).
 func (r *PairedReport) WriteJUnit(w io.Writer) error {
-	s := junitSuite{Name: "commitbench gate ab"}
+	var cases []junitCase
 	for _, c := range r.Cells {
 		for _, m := range c.Metrics {
-			jc := junitCase{Name: c.Key + " " + m.Metric, ClassName: "commitbench.gate",
-				SystemOut: fmt.Sprintf("%d pairs: baseline %s, candidate %s, change %s, 95%% CI %s, limit %s%.0f%%",
-					m.N, num(m.A, m.Unit), num(m.B, m.Unit), pct(m.ChangePct), interval(m), badSign(m), m.LimitPct)}
-			msg := &junitMessage{Message: fmt.Sprintf("%s: change %s, 95%% CI %s, limit %s%.0f%%", m.Verdict, pct(m.ChangePct), interval(m), badSign(m), m.LimitPct), Body: m.Why}
-			switch {
-			case m.Verdict == Regressed || r.Strict && m.Verdict == Inconclusive:
-				jc.Failure = msg
-				s.Failures++
-			case m.Verdict == Inconclusive || m.Verdict == NotMeasured:
-				jc.Skipped = msg
-				s.Skipped++
-			}
-			s.Cases = append(s.Cases, jc)
+			cases = append(cases, metricCase(c.Key, m.Metric, m.Verdict, r.Strict, m.Why,
+				fmt.Sprintf("%d pairs: baseline %s, candidate %s, change %s, 95%% CI %s, limit %s%.0f%%",
+					m.N, num(m.A, m.Unit), num(m.B, m.Unit), pct(m.ChangePct), interval(m), badSign(m), m.LimitPct)))
 		}
 	}
 	for i, b := range r.Breaches {
-		s.Cases = append(s.Cases, junitCase{Name: fmt.Sprintf("%s rep %d %s (%s)", b.Key, b.Repetition, b.Rule, r.Sides[i]), ClassName: "commitbench.correctness",
-			Failure: &junitMessage{Message: b.Detail}})
-		s.Failures++
+		cases = append(cases, breachCase(b, r.Sides[i]))
 	}
-	s.Tests = len(s.Cases)
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(junitSuites{Suites: []junitSuite{s}}); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return writeJUnit(w, "commitbench gate ab", cases)
 }

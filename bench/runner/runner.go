@@ -58,6 +58,17 @@ func WithSeededTopic(topic string, end map[int32]int64) Option {
 	return func(r *Runner) { r.topic, r.end = topic, end }
 }
 
+// WithDescription records desc as the broker of every result instead of
+// the broker's own description: an A/B side whose commits the shared
+// embedded broker delays by its own amount says so.
+func WithDescription(desc cluster.Description) Option {
+	return func(r *Runner) { r.desc = &desc }
+}
+
+// GroupPrefix starts the name of every consumer group and transactional id
+// of the run runID, so a broker can tell two runs apart.
+func GroupPrefix(runID string) string { return "commitbench-" + runID + "-" }
+
 // WithStallTimeout fails a point whose worker sends nothing for this long.
 func WithStallTimeout(d time.Duration) Option { return func(r *Runner) { r.stall = d } }
 
@@ -70,6 +81,7 @@ type Runner struct {
 	observe func(Event)
 	log     io.Writer
 	stall   time.Duration
+	desc    *cluster.Description
 
 	topic   string
 	end     map[int32]int64
@@ -213,7 +225,7 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 		Client:        r.w.Client,
 		Crashes:       r.w.Crashes,
 		WarmupRecords: r.w.WarmupRecords,
-		Broker:        r.b.Describe(),
+		Broker:        r.describe(),
 		Machine:       r.machine,
 		EffectsIn:     strat.Effects,
 		StartedAt:     time.Now().UTC().Format(time.RFC3339Nano),
@@ -241,6 +253,13 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 	return res, nil
 }
 
+func (r *Runner) describe() cluster.Description {
+	if r.desc != nil {
+		return *r.desc
+	}
+	return r.b.Describe()
+}
+
 // BareConfig is the configuration a bare consumer loop needs to consume the
 // runner's topic as point p's worker would (commitbench anchor).
 func (r *Runner) BareConfig(p spec.Point) worker.Config {
@@ -249,7 +268,7 @@ func (r *Runner) BareConfig(p spec.Point) worker.Config {
 
 // workerConfig is the configuration of the worker processes of a phase.
 func (r *Runner) workerConfig(p spec.Point, phase, ledger string) worker.Config {
-	group := fmt.Sprintf("commitbench-%s-p%d-%s", r.runID, p.Index, phase)
+	group := fmt.Sprintf("%sp%d-%s", GroupPrefix(r.runID), p.Index, phase)
 	cfg := worker.Config{
 		Conn:       r.conn,
 		Topic:      r.topic,

@@ -59,6 +59,7 @@ func TestBadInput(t *testing.T) {
 		{"kill point occurrence zero", strings.Replace(valid, "none, ", "", 1) + "crashes: {per_point: 1, kill_point: {point: processed, occurrence: 0}}\n", "crashes.kill_point.occurrence", "from 1"},
 		{"autocommit below kgo's floor", strings.Replace(strings.Replace(valid, "{every: 1s}", "{every: 50ms}", 1), "{records: 10, every: 50ms}", "{records: 10}", 1), "strategies[2]", "100ms"},
 		{"unknown broker", valid + "broker: {kind: kafka9}\n", "broker.kind", "embedded"},
+		{"commit delay on a real broker", valid + "broker: {kind: local, commit_delay: 2ms}\n", "broker.commit_delay", "kind: embedded"},
 		{"no strategies", strings.Replace(valid, "strategies: [none, at-least-once-sync, autocommit, at-most-once]", "strategies: []", 1), "strategies", "list at least one"},
 		{"strategy without a fitting interval", strings.Replace(strings.Replace(valid, "autocommit, at-most-once", "autocommit", 1), "intervals: [{records: 100}, {every: 1s}, {records: 10, every: 50ms}]", "intervals: [{records: 100}]", 1), "strategies[2]", "commits by time only"},
 		{"warm-up too long", valid + "warmup_records: 1000\n", "warmup_records", "less than topic.records"},

@@ -48,8 +48,12 @@ func (w *Workload) validateTarget() error {
 	if err := w.Broker.validate(); err != nil {
 		return err
 	}
-	if w.Broker.CommitDelay < 0 {
+	switch {
+	case w.Broker.CommitDelay < 0:
 		return bad("broker.commit_delay", "must not be negative", `use "0s" for none or a latency such as "2ms"`)
+	case w.Broker.CommitDelay > 0 && w.Broker.Kind != "embedded":
+		// Real brokers would silently ignore it and commit at their own speed.
+		return bad("broker.commit_delay", "only the embedded broker can delay commits, not "+w.Broker.Kind, "remove it, or use kind: embedded")
 	}
 	t := w.Topic
 	switch {
@@ -208,9 +212,6 @@ func (b Broker) validate() error {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return bad(fmt.Sprintf("broker.bootstrap[%d]", i), fmt.Sprintf("%q is not host:port", a), "write it as host:port")
 		}
-	}
-	if b.CommitDelay != 0 {
-		return bad("broker.commit_delay", "only the embedded broker can delay commits", "remove it for an external cluster")
 	}
 	if s := b.SASL; s != nil {
 		if !slices.Contains(cluster.Mechanisms, strings.ToUpper(s.Mechanism)) {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +26,8 @@ import (
 type abFlags struct {
 	sets       []string
 	bin        string
+	brokerKind string
+	image      string
 	junit      string
 	resultsDir string
 	config     string
@@ -40,8 +44,11 @@ func newGateABCmd() *cobra.Command {
 		Short: "Run a baseline and a candidate interleaved (A B A B …) and gate the candidate on the paired results",
 		Long: `gate ab runs the workload twice over, interleaved point by point on one
 broker and one topic — the baseline (A) and a candidate (B) that differs by
---candidate-set settings and/or --candidate-bin (another commitbench build
-runs B's workers) — and compares each repetition's pair. With nothing
+--candidate-set settings, --candidate-bin (another commitbench build runs
+B's workers) and/or --candidate-broker / --candidate-image (another broker
+kind, Kafka image or version) — and compares each repetition's pair. Both
+sides share one broker and topic unless their brokers differ (a different
+embedded commit delay is held per side on the one broker). With nothing
 different it is an A/A run. A metric regresses only when the 95%
 confidence interval of its paired change lies wholly beyond its limit;
 where the interval straddles the limit it is "inconclusive" (exit 0 unless
@@ -51,7 +58,9 @@ statistics. Results go to results/<run-id>/a and /b.
 Exit status: 0 pass, 1 regression or breach, 2 usage or input error.`,
 		Example: `  commitbench gate ab workloads/gate.yaml
   commitbench gate ab --candidate-set processing.cpu_us=2.6 workloads/gate.yaml
-  commitbench gate ab --candidate-bin ./base/bin/commitbench --junit gate.xml workloads/gate.yaml`,
+  commitbench gate ab --candidate-set broker.commit_delay=500us workloads/gate.yaml
+  commitbench gate ab --candidate-bin ./base/bin/commitbench --junit gate.xml workloads/gate.yaml
+  commitbench gate ab --candidate-broker container --candidate-image localhost/commitbench-kafka:4.3.0 workloads/gate.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGateAB(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
@@ -60,6 +69,8 @@ Exit status: 0 pass, 1 regression or breach, 2 usage or input error.`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.sets, "candidate-set", nil, "a setting the candidate differs by, path=value (repeatable), e.g. processing.cpu_us=3")
 	fl.StringVar(&f.bin, "candidate-bin", "", "another commitbench build whose workers run the candidate (e.g. the base branch's)")
+	fl.StringVar(&f.brokerKind, "candidate-broker", "", "the candidate's broker kind (embedded, local, container, external): the same as --candidate-set broker.kind=KIND")
+	fl.StringVar(&f.image, "candidate-image", "", "the candidate's Kafka image (another Kafka version), with --candidate-broker container")
 	fl.StringVar(&f.junit, "junit", "", "also write the verdicts as JUnit XML to this file (written atomically)")
 	fl.StringVar(&f.resultsDir, "results", "results", "directory that receives results/<run-id>/a and /b")
 	fl.StringVar(&f.config, "config", "", "gates.yaml with thresholds (default: built-in thresholds)")
@@ -81,9 +92,16 @@ func runGateAB(ctx context.Context, stdout, stderr io.Writer, file string, f abF
 			return usageError(err)
 		}
 	}
-	b, err := a.With(f.sets)
+	sets := f.sets
+	if f.brokerKind != "" {
+		sets = append(slices.Clone(sets), "broker.kind="+f.brokerKind)
+	}
+	b, err := a.With(sets)
 	if err != nil {
 		return usageError(fmt.Errorf("--candidate-set: %w", err))
+	}
+	if f.image != "" && b.Broker.Kind != "container" {
+		return usageError(fmt.Errorf("--candidate-image %s: the candidate's broker is %s; add --candidate-broker container", f.image, b.Broker.Kind))
 	}
 	if err := sameTarget(a, b); err != nil {
 		return usageError(err)
@@ -93,6 +111,7 @@ func runGateAB(ctx context.Context, stdout, stderr io.Writer, file string, f abF
 		return usageError(err)
 	}
 	o := sweep.ABOptions{Options: sweep.Options{ResultsDir: f.resultsDir, StallTimeout: time.Minute, Log: stderr}, Progress: stderr}
+	o.CandidateBroker.Container.Image = f.image
 	if f.bin != "" {
 		if o.CandidateWorker, err = workerAt(f.bin); err != nil {
 			return usageError(err)
@@ -129,16 +148,13 @@ func runGateAB(ctx context.Context, stdout, stderr io.Writer, file string, f abF
 	return nil
 }
 
-// sameTarget refuses candidates that would need another topic or broker:
-// both sides read one topic on one broker, or the pairs are not pairs.
+// sameTarget refuses candidates that would consume another topic shape or
+// measure another window: the pairs would not be pairs.
 func sameTarget(a, b *spec.Workload) error {
-	same := func(x, y any) bool {
-		bx, errx := json.Marshal(x)
-		by, erry := json.Marshal(y)
-		return errx == nil && erry == nil && bytes.Equal(bx, by)
-	}
-	if !same(a.Topic, b.Topic) || !same(a.Broker, b.Broker) || a.WarmupRecords != b.WarmupRecords {
-		return errors.New("--candidate-set: topic.*, broker.* and warmup_records must be the same on both sides of an A/B run (both read one topic on one broker)")
+	ta, _ := json.Marshal(a.Topic)
+	tb, _ := json.Marshal(b.Topic)
+	if !bytes.Equal(ta, tb) || a.WarmupRecords != b.WarmupRecords {
+		return errors.New("--candidate-set: topic.* and warmup_records must be the same on both sides of an A/B run (each pair consumes one topic shape over one window)")
 	}
 	return nil
 }
@@ -155,13 +171,21 @@ func workerAt(bin string) (runner.WorkerCommand, error) {
 }
 
 func describeCandidate(f abFlags) string {
-	switch {
-	case len(f.sets) == 0 && f.bin == "":
-		return "identical (an A/A run)"
-	case f.bin == "":
-		return fmt.Sprintf("%v", f.sets)
-	case len(f.sets) == 0:
-		return "workers of " + f.bin
+	var parts []string
+	if len(f.sets) > 0 {
+		parts = append(parts, fmt.Sprintf("%v", f.sets))
 	}
-	return fmt.Sprintf("%v with workers of %s", f.sets, f.bin)
+	if f.brokerKind != "" {
+		parts = append(parts, "broker "+f.brokerKind)
+	}
+	if f.image != "" {
+		parts = append(parts, "image "+f.image)
+	}
+	if f.bin != "" {
+		parts = append(parts, "workers of "+f.bin)
+	}
+	if len(parts) == 0 {
+		return "identical (an A/A run)"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -96,16 +96,32 @@ func TestGateCmdExitCodes(t *testing.T) {
 }
 
 func TestGateRecordCmd(t *testing.T) {
-	src := writeRun(t, 100_000, nil)
+	run1 := writeRun(t, 100_000, func(r *results.Result) { r.RunID = "r1" })
+	run2 := writeRun(t, 96_000, func(r *results.Result) { r.RunID = "r2" })
 	dir := filepath.Join(t.TempDir(), "baseline")
-	out, code := execGate(t, "record", src, "--dir", dir)
+	out, code := execGate(t, "record", run1, run2, "--dir", dir)
 	if code != 0 {
 		t.Fatalf("exit code %d:\n%s", code, out)
 	}
-	if _, err := results.Read(dir); err != nil {
-		t.Errorf("recorded baseline does not read back: %v", err)
+	if !strings.Contains(out, "2 runs") || !strings.Contains(out, "drift between runs throughput 4.") {
+		t.Errorf("record does not report the runs and their drift:\n%s", out)
 	}
-	if _, code := execGate(t, "record"); code != 2 {
-		t.Errorf("record without an argument: exit code %d, want 2", code)
+	if rs, err := results.Read(dir); err != nil || len(rs) != 10 {
+		t.Errorf("recorded baseline reads back as %d results (err %v), want 10", len(rs), err)
+	}
+	for _, args := range [][]string{{"record"}, {"record", run1}} {
+		if out, code := execGate(t, args...); code != 2 || !strings.Contains(out, "2 or more runs") {
+			t.Errorf("%v: exit code %d, want 2 naming the runs needed:\n%s", args, code, out)
+		}
+	}
+	// The recorded baseline gates: a 30% drop against it fails, and the
+	// JUnit file names the failing metric.
+	junit := filepath.Join(t.TempDir(), "gate.xml")
+	out, code = execGate(t, "--baseline", dir, "--current", writeRun(t, 70_000, nil), "--junit", junit)
+	if code != 1 {
+		t.Errorf("30%% drop against the recorded baseline: exit code %d, want 1:\n%s", code, out)
+	}
+	if data, err := os.ReadFile(junit); err != nil || !strings.Contains(string(data), `<failure message="REGRESSED`) {
+		t.Errorf("JUnit file (err %v) lacks the failure:\n%s", err, data)
 	}
 }

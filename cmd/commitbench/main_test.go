@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/sweep"
@@ -266,4 +268,52 @@ client: {session_timeout: 2s}
 	if code, out := run("--candidate-set", "topic.partitions=4", wl); code != 2 || !strings.Contains(out, "topic.*") {
 		t.Errorf("a candidate on another topic: exit %d, want 2\n%s", code, out)
 	}
+	if code, out := run("--candidate-image", "localhost/x:1", wl); code != 2 || !strings.Contains(out, "--candidate-broker container") {
+		t.Errorf("an image for an embedded candidate: exit %d, want 2\n%s", code, out)
+	}
+
+	// A commit delay on the candidate side only: one broker holds B's
+	// commits and not A's, and each side's results say what they paid.
+	code, out = run("--candidate-set", "broker.commit_delay=20ms", wl)
+	if code != 1 || !strings.Contains(out, "REGRESSED") {
+		t.Errorf("20ms more per commit: exit %d, want 1\n%s", code, out)
+	}
+	a, b := abResults(t, out)
+	if a[0].Broker.EmulatedCommitDelayNs != 0 || b[0].Broker.EmulatedCommitDelayNs != int64(20*time.Millisecond) {
+		t.Errorf("recorded delays: baseline %d ns, candidate %d ns", a[0].Broker.EmulatedCommitDelayNs, b[0].Broker.EmulatedCommitDelayNs)
+	}
+	if p50 := b[0].Throughput.CommitLatency.P50Us; p50 < 20_000 {
+		t.Errorf("the candidate's commit p50 %.0f µs is below its 20ms delay", p50)
+	}
+	if p50 := a[0].Throughput.CommitLatency.P50Us; p50 >= 20_000 {
+		t.Errorf("the baseline's commit p50 %.0f µs carries the candidate's delay", p50)
+	}
+
+	// Another broker for the candidate (here: another topic prefix, so
+	// another embedded broker): each side seeds and reads its own topic.
+	code, out = run("--candidate-set", "broker.topic_prefix=cand-", wl)
+	if code == 2 {
+		t.Fatalf("a candidate on its own broker: exit 2\n%s", out)
+	}
+	if a, b := abResults(t, out); len(a) != 4 || len(b) != 4 || b[0].Broker.Kind != "embedded" {
+		t.Errorf("own broker: %d baseline and %d candidate results", len(a), len(b))
+	}
+}
+
+// abResults reads both sides' results of the A/B run whose output is out.
+func abResults(t *testing.T, out string) (a, b []results.Result) {
+	t.Helper()
+	m := regexp.MustCompile(`A/B run (\S+):`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no run directory in the output:\n%s", out)
+	}
+	a, err := results.Read(filepath.Join(m[1], "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = results.Read(filepath.Join(m[1], "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
 }
