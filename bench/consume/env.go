@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,17 @@ type Env struct {
 	// Reach, when set, is called at every kill point the loop passes
 	// (strategy.Kill*): how crashes.kill_point kills the worker there.
 	Reach func(point string)
+	// Member makes the loop one member of a group of several (MemberOpts):
+	// it commits only the partitions it owns, goes on when the group
+	// rejects a commit, and runs until its context ends.
+	Member bool
+
+	// memberMu serialises a member's processing of a poll with the group's
+	// callbacks, as an application must (or use BlockRebalanceOnPoll).
+	memberMu sync.Mutex
+	owned    []bool // indexed by partition: the member owns it now
+	touched  []bool // processed since the last PartProgress report
+	closing  atomic.Bool
 
 	parts     []partState // indexed by partition: the per-record path uses no map
 	remaining int         // partitions whose position is short of End
@@ -81,6 +93,9 @@ type Applier interface {
 	// Issued says a commit was issued without waiting, covering the first
 	// covered records, held back held records after it fell due.
 	Issued(covered, held int64)
+	// Count is the effects this process's slot has published, what the
+	// harness reads as the slot's count.
+	Count() int64
 }
 
 // Init prepares the position tracking; call it once before Run.
@@ -93,6 +108,7 @@ func (e *Env) Init() {
 	for p, end := range e.End {
 		e.parts[p] = partState{known: true, end: end}
 	}
+	e.owned, e.touched = make([]bool, n), make([]bool, n)
 	e.rewind(e.Start)
 }
 
@@ -119,8 +135,9 @@ func (e *Env) reach(point string) {
 	}
 }
 
-// Done reports whether every partition has been consumed to its end.
-func (e *Env) Done() bool { return e.remaining == 0 }
+// Done reports whether every partition has been consumed to its end. A
+// group member is never done by itself: the harness ends it.
+func (e *Env) Done() bool { return e.remaining == 0 && !e.Member }
 
 // Processed is how many records this process has applied.
 func (e *Env) Processed() int64 { return e.processed }
@@ -158,6 +175,9 @@ func (e *Env) apply(r *kgo.Record) error {
 	}
 	ps := &e.parts[r.Partition]
 	n := r.Offset + 1
+	if e.Member {
+		return e.applyMember(r, ps, n)
+	}
 	if ps.next < ps.end && n >= ps.end {
 		e.remaining--
 		if e.remaining == 0 {
@@ -180,6 +200,22 @@ func (e *Env) apply(r *kgo.Record) error {
 	return nil
 }
 
+// applyMember tracks a group member's position in a record's partition:
+// its first record since the partition was given to it, and the partition's
+// end, are reported at once (the harness times hand-overs by them).
+func (e *Env) applyMember(r *kgo.Record, ps *partState, n int64) error {
+	first, end := ps.next < 0, ps.next < ps.end && n >= ps.end
+	if n > ps.next {
+		ps.next, ps.epoch = n, r.LeaderEpoch
+	}
+	e.touched[r.Partition] = true
+	if first || end {
+		e.touched[r.Partition] = false
+		return e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: r.Partition, A: time.Now().UnixNano(), B: ps.next}, end)
+	}
+	return nil
+}
+
 // progress emits a progress event at most every 5 ms; call it between
 // polls. Throughput is computed from these worker-side timestamps, so the
 // pipe's buffering does not blur it.
@@ -189,6 +225,9 @@ func (e *Env) progress(force bool) error {
 		return nil
 	}
 	e.lastProg = now
+	if e.Member {
+		e.memberProgress(now)
+	}
 	return e.Events.Event(wire.Frame{Kind: wire.Progress, A: now.UnixNano(), B: e.processed}, false)
 }
 
@@ -205,8 +244,12 @@ func (e *Env) nextOffsets() map[int32]int64 {
 }
 
 // positions returns the offsets to commit: the next offset of every
-// partition that moved past its start.
+// partition that moved past its start (of a member: that it owns and
+// processed since it was given it).
 func (e *Env) positions() map[string]map[int32]kgo.EpochOffset {
+	if e.Member {
+		return e.ownedPositions(nil)
+	}
 	m := make(map[int32]kgo.EpochOffset, len(e.parts))
 	for p, ps := range e.parts {
 		if ps.known && ps.next > e.Start[int32(p)] {
@@ -240,7 +283,10 @@ func (e *Env) reportCommit(start time.Time, covered int64, err error) error {
 		if errors.Is(err, context.Canceled) {
 			return err
 		}
-		_ = e.Events.Event(wire.Frame{Kind: wire.Failed, A: end.UnixNano()}, false)
+		_ = e.Events.Event(wire.Frame{Kind: wire.Failed, A: end.UnixNano(), B: errCode(err)}, false)
+		if _, ok := rejected(err); ok && e.Member {
+			return fmt.Errorf("commit: %w: %w", errRejected, err)
+		}
 		return fmt.Errorf("commit: %w", err)
 	}
 	e.Ledger.Committed(covered, end.UnixNano())

@@ -2,6 +2,8 @@ package consume
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -17,11 +19,11 @@ import (
 func autocommitOpts(marks bool) func(time.Duration, *wire.Writer) []kgo.Opt {
 	return func(every time.Duration, events *wire.Writer) []kgo.Opt {
 		report := kgo.AutoCommitCallback(func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-			kind := wire.AutoCommit
-			if CommitErr(resp, err) != nil {
-				kind = wire.Failed
+			f := wire.Frame{Kind: wire.AutoCommit, A: time.Now().UnixNano()}
+			if err := CommitErr(resp, err); err != nil {
+				f.Kind, f.B = wire.Failed, errCode(err)
 			}
-			_ = events.Event(wire.Frame{Kind: kind, A: time.Now().UnixNano()}, false)
+			_ = events.Event(f, false)
 		})
 		opts := []kgo.Opt{kgo.AutoCommitInterval(every), report}
 		if marks {
@@ -49,43 +51,59 @@ type consumer struct {
 func (c consumer) run(ctx context.Context, e *Env) error {
 	for !e.Done() {
 		rs, err := e.poll(ctx, e.MaxPoll)
-		if err != nil || rs == nil && ctx.Err() != nil {
+		if err != nil || len(rs) == 0 && ctx.Err() != nil {
 			return err
 		}
-		if c.polled != nil {
-			if err := c.polled(rs); err != nil {
-				return err
-			}
-		}
-		for _, r := range rs {
-			if err := e.apply(r); err != nil {
-				return err
-			}
-			e.reach(strategy.KillProcessed)
-			if c.each != nil {
-				if err := c.each(r); err != nil {
-					return err
-				}
-			}
-			if c.due != nil && c.due.record() {
-				if err := c.commit(); err != nil {
-					return err
-				}
-			}
-		}
-		if c.due != nil && c.due.idle() {
-			if err := c.commit(); err != nil {
-				return err
-			}
-		}
-		if c.done != nil {
-			if err := c.done(rs); err != nil {
-				return err
-			}
-		}
-		if err := e.progress(false); err != nil {
+		if err := c.process(e, rs); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// process handles one poll's records. A group member holds its lock
+// meanwhile, so the group's callbacks see its positions between polls.
+func (c consumer) process(e *Env, rs []*kgo.Record) error {
+	if e.Member {
+		e.memberMu.Lock()
+		defer func() {
+			e.memberMu.Unlock()
+			e.Client.AllowRebalance() // a no-op without BlockRebalanceOnPoll
+		}()
+	}
+	if c.polled != nil {
+		if err := c.polled(rs); err != nil {
+			return err
+		}
+	}
+	for _, r := range rs {
+		if err := e.apply(r); err != nil {
+			return err
+		}
+		e.reach(strategy.KillProcessed)
+		if c.each != nil {
+			if err := c.each(r); err != nil {
+				return err
+			}
+		}
+		if c.due != nil && c.due.record() {
+			if err := c.commit(); err != nil && !errors.Is(err, errRejected) {
+				return err
+			}
+		}
+	}
+	if c.due != nil && c.due.idle() {
+		if err := c.commit(); err != nil && !errors.Is(err, errRejected) {
+			return err
+		}
+	}
+	if c.done != nil {
+		if err := c.done(rs); err != nil {
+			return err
+		}
+	}
+	if err := e.progress(false); err != nil {
+		return err
 	}
 	return nil
 }
@@ -130,7 +148,7 @@ func runAsync(ctx context.Context, e *Env) error {
 			// Cleared first: what the loop processes until the ledger
 			// hears of the commit then counts in the flight it publishes.
 			inflight.Store(false)
-			if err := e.reportCommit(start, covered, CommitErr(resp, err)); err != nil && ctx.Err() == nil {
+			if err := e.reportCommit(start, covered, CommitErr(resp, err)); err != nil && ctx.Err() == nil && !errors.Is(err, errRejected) {
 				failed.Store(&err)
 			}
 		})
@@ -164,7 +182,7 @@ func commitAhead(ctx context.Context, e *Env) error {
 		// Polls are no larger than other strategies' (max_poll_records);
 		// a window gathers several when N is larger.
 		rs, err := e.poll(ctx, min(e.MaxPoll, int(e.Records)))
-		if err != nil || rs == nil && ctx.Err() != nil {
+		if err != nil || len(rs) == 0 && ctx.Err() != nil {
 			return err
 		}
 		window = append(window, rs...)
@@ -179,27 +197,47 @@ func commitAhead(ctx context.Context, e *Env) error {
 			}
 			window = append(window, rs...)
 		}
-		if len(window) == 0 {
-			continue
-		}
-		ahead := e.positions()
-		for _, r := range window {
-			if cur, ok := ahead[e.Topic][r.Partition]; !ok || r.Offset+1 > cur.Offset {
-				ahead[e.Topic][r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
-			}
-		}
-		if err := e.commitSync(ctx, ahead); err != nil {
-			return err
-		}
-		for _, r := range window {
-			if err := e.apply(r); err != nil {
-				return err
-			}
-			e.reach(strategy.KillProcessed)
-		}
-		if err := e.progress(false); err != nil {
+		if err := commitAheadWindow(ctx, e, window); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// commitAheadWindow commits past a window, then processes it. A group
+// member does so under its lock, leaves out records of partitions taken
+// from it since they were polled, and drops a window whose commit the
+// group rejected: the partitions' next owner processes it from the
+// committed offset.
+func commitAheadWindow(ctx context.Context, e *Env, window []*kgo.Record) error {
+	if e.Member {
+		e.memberMu.Lock()
+		defer func() {
+			e.memberMu.Unlock()
+			e.Client.AllowRebalance()
+		}()
+		window = slices.DeleteFunc(window, func(r *kgo.Record) bool { return !e.owns(r.Partition) })
+	}
+	if len(window) == 0 {
+		return nil
+	}
+	ahead := e.positions()
+	for _, r := range window {
+		if cur, ok := ahead[e.Topic][r.Partition]; !ok || r.Offset+1 > cur.Offset {
+			ahead[e.Topic][r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+		}
+	}
+	if err := e.commitSync(ctx, ahead); err != nil {
+		if errors.Is(err, errRejected) {
+			return nil
+		}
+		return err
+	}
+	for _, r := range window {
+		if err := e.apply(r); err != nil {
+			return err
+		}
+		e.reach(strategy.KillProcessed)
+	}
+	return e.progress(false)
 }

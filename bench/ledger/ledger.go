@@ -292,3 +292,7 @@ func (l *Ledger) Snapshot() Snapshot {
 	}
 	return s
 }
+
+// Count is the effects this process's slot has published so far: its own
+// and those of earlier users of the slot.
+func (l *Ledger) Count() int64 { return atomic.LoadInt64(l.count) }

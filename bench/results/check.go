@@ -35,6 +35,14 @@ func Check(r Result) []Breach {
 	if rl := t.Relay; rl != nil && (rl.Missing > 0 || rl.Duplicates > 0) {
 		add("relay", "crash-free phase: the outbox relay missed %d and repeated %d events", rl.Missing, rl.Duplicates)
 	}
+	if s := r.Scenario; s != nil {
+		if g.NoLoss() && s.Lost > 0 {
+			add("loss", "%s claims %s but its group lost %d records across %d events", r.Strategy, g, s.Lost, len(s.Events))
+		}
+		if g.NoDuplicates() && s.Duplicates > 0 {
+			add("duplicates", "%s claims %s but its group applied %d duplicate effects across %d events", r.Strategy, g, s.Duplicates, len(s.Events))
+		}
+	}
 	c := r.Crash
 	if c == nil {
 		return out

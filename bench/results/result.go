@@ -54,8 +54,15 @@ type Result struct {
 	StartedAt  string `json:"started_at"`
 	FinishedAt string `json:"finished_at"`
 
+	// Group is the consumer-group set-up of the point's scenario phase,
+	// and Events what happened to it (settings; nil without a group).
+	Group  *spec.Group  `json:"group,omitempty"`
+	Events []spec.Event `json:"events,omitempty"`
+
 	Throughput Throughput `json:"throughput"`
 	Crash      *Crash     `json:"crash,omitempty"`
+	// Scenario is the group's scenario phase, in place of a crash phase.
+	Scenario *Scenario `json:"scenario,omitempty"`
 	// Violations lists, for people, every breach of the strategy's claim
 	// that Check found when the point was recorded. Programs call Check.
 	Violations []string `json:"violations"`

@@ -12,7 +12,7 @@ import (
 // identity, timing and the measurements themselves. Machine is left out
 // on purpose as well: a new Go or franz-go version is what a gate judges.
 var measured = []string{"schema_version", "run_id", "repetition", "started_at", "finished_at",
-	"machine", "throughput", "crash", "violations"}
+	"machine", "throughput", "crash", "scenario", "violations"}
 
 // Settings flattens every setting a result was measured under — whatever
 // the point and its environment recorded, minus the measurements — into
@@ -21,7 +21,7 @@ var measured = []string{"schema_version", "run_id", "repetition", "started_at", 
 // setting takes part in every comparability check the day it is recorded.
 func Settings(r Result) map[string]string {
 	// Not encoded only to be dropped: the histograms are most of a result.
-	r.Throughput, r.Crash, r.Violations = Throughput{}, nil, nil
+	r.Throughput, r.Crash, r.Scenario, r.Violations = Throughput{}, nil, nil, nil
 	b, err := json.Marshal(r)
 	var tree map[string]any
 	if err == nil {

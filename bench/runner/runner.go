@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/buildinfo"
@@ -144,6 +145,9 @@ func (r *Runner) Prepare(ctx context.Context) error {
 	if err := r.checkSink(ctx); err != nil {
 		return err
 	}
+	if err := r.checkProtocols(ctx); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp("", "commitbench-ledger-")
 	if err != nil {
 		return fmt.Errorf("creating a directory for ledgers: %w", err)
@@ -246,6 +250,14 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 		}
 		res.Crash = c
 	}
+	if p.Group != nil {
+		res.Group, res.Events = p.Group, r.w.Events
+		s, err := r.scenario(ctx, p, strat)
+		if err != nil {
+			return res, fmt.Errorf("%s rep %d, scenario phase: %w", p.Key, p.Repetition, err)
+		}
+		res.Scenario = s
+	}
 	for _, b := range results.Check(res) {
 		res.Violations = append(res.Violations, b.Detail)
 	}
@@ -284,4 +296,29 @@ func (r *Runner) workerConfig(p spec.Point, phase, ledger string) worker.Config 
 		cfg.InstanceID = group + "-worker"
 	}
 	return cfg
+}
+
+// checkProtocols refuses, before anything runs, a group under the consumer
+// protocol (KIP-848) on a broker that does not speak it.
+func (r *Runner) checkProtocols(ctx context.Context) error {
+	for i, g := range r.w.Groups {
+		if g.Protocol != spec.ProtocolConsumer {
+			continue
+		}
+		vs, err := r.adm.ApiVersions(ctx)
+		if err != nil {
+			return fmt.Errorf("asking the broker which requests it speaks: %w", err)
+		}
+		for _, v := range vs {
+			if v.Err != nil {
+				return fmt.Errorf("asking broker %d which requests it speaks: %w", v.NodeID, v.Err)
+			}
+			if _, _, ok := v.KeyVersions(int16(kmsg.ConsumerGroupHeartbeat)); !ok {
+				return &spec.Error{Field: fmt.Sprintf("groups[%d].protocol", i),
+					Problem: fmt.Sprintf("consumer (KIP-848) needs ConsumerGroupHeartbeat, which broker %d does not speak (Kafka 4.0 or later does)", v.NodeID),
+					Fix:     "use protocol: classic, or a newer broker"}
+			}
+		}
+	}
+	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,9 +23,12 @@ const workerEnv = "COMMITBENCH_TEST_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) == "1" {
+		// As commitbench's main: SIGTERM is a group member's clean end.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
 		cfg, err := worker.ReadConfig(os.Stdin)
 		if err == nil {
-			err = worker.Run(context.Background(), cfg, os.NewFile(worker.WireFD, "wire"))
+			err = worker.Run(ctx, cfg, os.NewFile(worker.WireFD, "wire"))
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -20,6 +20,9 @@ type Point struct {
 	Interval Interval
 	// Repetition counts from 1.
 	Repetition int
+	// Group is the consumer-group set-up of the point's scenario phase
+	// (nil: a crash phase, if the workload plans one).
+	Group *Group
 }
 
 // Skip records a strategy × interval pair the plan left out, and why.
@@ -57,16 +60,31 @@ func (w *Workload) Plan() ([]Point, []Skip) {
 			cells = append(cells, cell{strategy: name, interval: iv})
 		}
 	}
+	// Without groups there is one variant, keyed as before.
+	groups := []*Group{nil}
+	if len(w.Groups) > 0 {
+		groups = groups[:0]
+		for i := range w.Groups {
+			groups = append(groups, &w.Groups[i])
+		}
+	}
 	var points []Point
 	for rep := 1; rep <= w.Repetitions; rep++ {
-		for _, c := range cells {
-			points = append(points, Point{
-				Index:      len(points),
-				Key:        fmt.Sprintf("%s/%s/%s", w.Name, c.strategy, c.interval),
-				Strategy:   c.strategy,
-				Interval:   c.interval,
-				Repetition: rep,
-			})
+		for _, g := range groups {
+			for _, c := range cells {
+				key := fmt.Sprintf("%s/%s/%s", w.Name, c.strategy, c.interval)
+				if g != nil {
+					key += "/" + g.Name
+				}
+				points = append(points, Point{
+					Index:      len(points),
+					Key:        key,
+					Strategy:   c.strategy,
+					Interval:   c.interval,
+					Repetition: rep,
+					Group:      g,
+				})
+			}
 		}
 	}
 	return points, skips

@@ -46,6 +46,12 @@ type Workload struct {
 	Client Client `yaml:"client" json:"client"`
 	// Sink is the database of the strategies whose effects land in one.
 	Sink Sink `yaml:"sink" json:"sink"`
+	// Groups are the consumer-group set-ups to sweep; each point with a
+	// group runs a scenario phase, in which Events happen to the group,
+	// instead of a crash phase.
+	Groups []Group `yaml:"groups" json:"groups,omitempty"`
+	// Events happen to each group during its scenario phase, in order.
+	Events []Event `yaml:"events" json:"events,omitempty"`
 }
 
 // Sink is the database the exactly-once family writes to.
@@ -322,4 +328,5 @@ func (w *Workload) applyDefaults() {
 		on := true
 		c.StaticMembership = &on
 	}
+	w.applyGroupDefaults()
 }

@@ -137,6 +137,9 @@ type Info struct {
 	Relay bool
 	// KillPoints are the kill points the strategy's loop passes.
 	KillPoints []string
+	// Groups: the strategy runs as one member of a consumer group of
+	// several, committing only the partitions it owns (scenario phases).
+	Groups bool
 	// Hidden strategies are deliberately wrong variants that exist so tests
 	// can prove the ledger catches them; they are not listed to users.
 	Hidden bool
@@ -210,16 +213,16 @@ func (i Info) LossBound(records int64) (int64, bool) {
 }
 
 var catalog = []Info{
-	{Name: None, Guarantee: GuaranteeNone, Summary: "never commits: the throughput ceiling"},
-	{Name: AtMostOnce, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtMostOnce, Count: true, Replay: ReplayNever,
+	{Name: None, Guarantee: GuaranteeNone, Groups: true, Summary: "never commits: the throughput ceiling"},
+	{Name: AtMostOnce, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtMostOnce, Count: true, Replay: ReplayNever, Groups: true,
 		Summary: "commits the next window of records, then processes them"},
-	{Name: AtLeastOnceSync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
+	{Name: AtLeastOnceSync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayWithinInterval, Groups: true,
 		Summary: "processes, then commits and waits for the broker"},
-	{Name: AtLeastOnceAsync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayIntervalPlusInFlight,
+	{Name: AtLeastOnceAsync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayIntervalPlusInFlight, Groups: true,
 		Summary: "processes, then commits without waiting; at most one commit in flight"},
-	{Name: Autocommit, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond),
+	{Name: Autocommit, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond), Groups: true,
 		Summary: "kgo autocommit on a timer: commits what earlier polls returned"},
-	{Name: AutocommitMarks, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond),
+	{Name: AutocommitMarks, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond), Groups: true,
 		Summary: "kgo autocommit on a timer, of records marked after processing"},
 	{Name: ExactlyOnceDB, KillPoints: []string{KillProcessed, KillDBCommitted}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Effects: EffectsDB, OffsetsInSink: true,

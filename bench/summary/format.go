@@ -79,6 +79,9 @@ func Caveats(cells []Cell) []string {
 		if c.Throughput.N > 0 && c.Throughput.N < 3 {
 			fewReps++
 		}
+		if s := c.Scenario; s != nil && s.IdleMembers > 0 {
+			out = append(out, fmt.Sprintf("%s: %d of the group's %d members sit idle (the topic has fewer partitions than members)", c.Key, s.IdleMembers, s.Members))
+		}
 		// Kills closer together than the time interval: a killed worker
 		// seldom lived to commit, so its replay measures the kill spacing.
 		if cr := c.Crash; cr != nil && cr.Kills > 0 && c.Interval.Every > 0 && c.Throughput.Mean > 0 {

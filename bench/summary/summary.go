@@ -74,6 +74,9 @@ type Cell struct {
 	BrokerCPUSeconds, BrokerCPUPer1kCommits, OffsetsBytesPerCommit Stat
 	// Crash is the crash phase over every repetition; nil without one.
 	Crash *Crashes
+	// Scenario is the group's scenario phase over every repetition; nil
+	// without a group.
+	Scenario *Scenario
 	// Breaches is how many breaches of the strategy's claim results.Check
 	// finds over the repetitions.
 	Breaches int
@@ -170,6 +173,7 @@ func summarise(g results.CellReps) (Cell, error) {
 	c.Commit, c.WireCommit = metrics.Summarize(call), metrics.Summarize(wire)
 	c.BrokerCPUSeconds, c.BrokerCPUPer1kCommits, c.OffsetsBytesPerCommit = NewStat(brokerCPU), NewStat(cpuPerK), NewStat(bytesPer)
 	c.Crash = crashes(g.Reps)
+	c.Scenario = scenarios(g.Reps)
 	return c, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -228,6 +229,12 @@ func (o *Outcome) Print(w io.Writer) error {
 	fmt.Fprintln(w)
 	if err := table.Print(w, cells); err != nil {
 		return err
+	}
+	if slices.ContainsFunc(cells, func(c summary.Cell) bool { return c.Scenario != nil }) {
+		fmt.Fprintln(w)
+		if err := table.PrintScenarios(w, cells); err != nil {
+			return err
+		}
 	}
 	for _, c := range summary.Caveats(cells) {
 		fmt.Fprintln(w, "note:", c)

@@ -53,3 +53,53 @@ func crashF(n int, format string, v float64) string {
 	}
 	return fmt.Sprintf(format, v)
 }
+
+// PrintScenarios writes the cells that ran a consumer group's scenario
+// phase as a second table: per event, what it cost the group. It writes
+// nothing when no cell did.
+func PrintScenarios(w io.Writer, cells []summary.Cell) error {
+	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
+	last := ""
+	for _, c := range cells {
+		s := c.Scenario
+		if s == nil {
+			continue
+		}
+		if head := c.Workload + "\x00" + c.Broker.Label(); head != last {
+			if last != "" {
+				fmt.Fprintln(tw)
+			}
+			last = head
+			fmt.Fprintf(tw, "scenarios of workload %s on %s (per event; counts asserted from the shared ledger)\n", c.Workload, c.Broker.Kind)
+			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "group", "members", "events", "n", "group rec/s",
+				"dup/event", "max", "rebalance ms", "gap sum ms", "gap max ms", "moved", "rejected commits", "zombie rec", "lost", "dup effects", ""}, "\t"))
+		}
+		members := fmt.Sprint(s.Members)
+		if s.IdleMembers > 0 {
+			members += fmt.Sprintf(" (%d idle)", s.IdleMembers)
+		}
+		rejected := "0"
+		if n := s.RejectedTotal(); n > 0 {
+			rejected = fmt.Sprint(n)
+			for _, name := range s.RejectedNames() {
+				rejected += fmt.Sprintf(" %s:%d", name, s.Rejected[name])
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
+			c.Strategy, c.Label(), s.Group, members, strings.Join(s.Events, "+"), s.DupPerEvent.N, s.RecordsPerSec.Mean,
+			stat(s.DupPerEvent, "%.0f"), stat(Stat{Mean: s.DupPerEvent.Max, N: s.DupPerEvent.N}, "%.0f"),
+			stat(s.RebalanceMs, "%.0f"), stat(s.GapSumMs, "%.0f"), stat(Stat{Mean: s.GapMaxMs.Max, N: s.GapMaxMs.N}, "%.0f"),
+			stat(s.Moved, "%.1f"), rejected, stat(s.Zombie, "%.0f"), s.Lost, s.Duplicates)
+	}
+	return tw.Flush()
+}
+
+// Stat is summary.Stat, for the printing helper.
+type Stat = summary.Stat
+
+func stat(s Stat, format string) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, s.Mean)
+}

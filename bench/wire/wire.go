@@ -35,7 +35,8 @@ const (
 	// its ending work (final commit, transaction, relay drain); A is when,
 	// B the records it processed.
 	Done Kind = 'D'
-	// Failed: a commit failed at time A (B is unused).
+	// Failed: a commit failed at time A; B is its Kafka error code (0:
+	// not a Kafka error).
 	Failed Kind = 'X'
 	// RelayLag: at time A the outbox relay published a batch whose oldest
 	// row had waited B nanoseconds since its transaction wrote it.
@@ -46,6 +47,17 @@ const (
 	// Start: the worker resumes partition P at offset A (its group's
 	// committed offset, or 0).
 	Start Kind = 'S'
+	// Assigned: a group member was given partition P at time A (P = -1:
+	// it joined and was given none). B is its slot's count of effects.
+	Assigned Kind = 'a'
+	// Revoked and Lost: a group member gave partition P up at time A, in
+	// a rebalance or when the group expelled it; B is its slot's count of
+	// effects then.
+	Revoked Kind = 'r'
+	Lost    Kind = 'l'
+	// PartProgress: at time A a group member had processed partition P up
+	// to offset B (exclusive).
+	PartProgress Kind = 'p'
 )
 
 // FrameSize is the fixed size of every frame: kind, partition, A, B.

@@ -33,6 +33,9 @@ func newClients(ctx context.Context, cfg Config, strat consume.Strategy, env *co
 		err = transactClient(ctx, cfg, env, base)
 	default:
 		opts := append(base, GroupOpts(cfg)...)
+		if cfg.Member != nil {
+			opts = append(opts, env.MemberOpts(cfg.Member.CommitOnRevoke)...)
+		}
 		if strat.Options != nil {
 			opts = append(opts, strat.Options(cfg.Interval.Every.D(), env.Events)...)
 		} else {

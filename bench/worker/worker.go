@@ -55,6 +55,10 @@ type Config struct {
 	LedgerSlot int    `json:"ledger_slot"`
 	// KillPoint, when set, makes the worker SIGKILL itself there.
 	KillPoint *spec.KillPoint `json:"kill_point,omitempty"`
+	// Member, when set, makes the worker one member of a group of several
+	// with this set-up (a scenario phase): it runs until SIGTERM, then
+	// leaves as a clean shutdown does.
+	Member *spec.Group `json:"member,omitempty"`
 }
 
 // SinkConfig locates a phase's sink tables.
@@ -108,6 +112,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		defer db.Close()
 		env.DB, env.Tables = db, sink.TablesFor(cfg.Sink.Tables)
 	}
+	if cfg.Member != nil {
+		return runMember(ctx, cfg, strat, env)
+	}
 	closeClients, err := newClients(ctx, cfg, strat, env)
 	if err != nil {
 		return err
@@ -139,6 +146,43 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	return events.Event(wire.Frame{Kind: wire.Done, A: time.Now().UnixNano(), B: env.Processed()}, true)
 }
 
+// runMember runs one member of a group: the client learns its partitions
+// from the group (no resume offsets of its own), the wire is flushed on a
+// timer so an idle member's last frames still reach the harness, and the
+// end is the harness's SIGTERM, after which the member leaves cleanly.
+func runMember(ctx context.Context, cfg Config, strat consume.Strategy, env *consume.Env) error {
+	env.Start = map[int32]int64{}
+	env.Init() // before the client: its callbacks use the positions
+	closeClients, err := newClients(ctx, cfg, strat, env)
+	if err != nil {
+		return err
+	}
+	defer closeClients()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = env.Events.Flush()
+			}
+		}
+	}()
+	if err := strat.Run(ctx, env); err != nil && ctx.Err() == nil {
+		return err
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := env.Leave(lctx, cfg.Member.CommitOnRevoke); err != nil {
+		return fmt.Errorf("leaving the group: %w", err)
+	}
+	return env.Events.Event(wire.Frame{Kind: wire.Done, A: time.Now().UnixNano(), B: env.Processed()}, true)
+}
+
 // ClientOpts are the options every worker client shares, each setting that
 // shapes the measurement given explicitly rather than left to kgo's
 // defaults.
@@ -158,24 +202,49 @@ func ClientOpts(cfg Config) ([]kgo.Opt, error) {
 	), nil
 }
 
-// GroupOpts are the consumer-group options.
+// GroupOpts are the consumer-group options: a lone worker's, or a group
+// member's set-up.
 func GroupOpts(cfg Config) []kgo.Opt {
 	session := cfg.Client.SessionTimeout.D()
+	// A dead dynamic member holds its partitions until its session
+	// expires; bounding the rebalance by the same time keeps recovery
+	// honest about what the session timeout costs.
+	rebalance := session
+	balancer := kgo.CooperativeStickyBalancer()
+	var extra []kgo.Opt
+	if g := cfg.Member; g != nil {
+		session, rebalance = g.SessionTimeout.D(), g.RebalanceTimeout.D()
+		balancer = Balancer(g.Balancer)
+		if g.Protocol == spec.ProtocolConsumer {
+			extra = append(extra, kgo.ServerSideBalancer())
+		}
+		if g.BlockRebalanceOnPoll {
+			extra = append(extra, kgo.BlockRebalanceOnPoll())
+		}
+	}
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.SessionTimeout(session),
 		kgo.HeartbeatInterval(session / 3),
-		// A dead dynamic member holds its partitions until its session
-		// expires; bounding the rebalance by the same time keeps recovery
-		// honest about what the session timeout costs.
-		kgo.RebalanceTimeout(session),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.RebalanceTimeout(rebalance),
+		kgo.Balancers(balancer),
 	}
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
-	return opts
+	return append(opts, extra...)
+}
+
+// Balancer maps a workload's balancer name to kgo's.
+func Balancer(name string) kgo.GroupBalancer {
+	switch name {
+	case "range":
+		return kgo.RangeBalancer()
+	case "sticky":
+		return kgo.StickyBalancer()
+	}
+	return kgo.CooperativeStickyBalancer()
 }
 
 // Codec maps a workload's compression name to kgo's codec.

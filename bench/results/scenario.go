@@ -1,0 +1,66 @@
+package results
+
+// Scenario is a consumer group's scenario phase: several worker processes
+// in one group consume the topic while the workload's events happen to
+// them. Counts come from the ledger the members share; hand-over times
+// from the members' own reports of every partition they were given, gave
+// up and processed.
+type Scenario struct {
+	// Members is how many members the group started with; IdleMembers how
+	// many of them the topic's partitions leave without work.
+	Members     int `json:"members"`
+	IdleMembers int `json:"idle_members"`
+	// WallSeconds runs from the first member's start to the topic
+	// consumed by the group; RecordsPerSec is the source records over it,
+	// events and their rebalances included.
+	WallSeconds   float64 `json:"wall_s"`
+	RecordsPerSec float64 `json:"records_per_s"`
+	// Lost and Duplicates are the phase's ledger totals: records never
+	// applied, and effects applied to a record that already had one.
+	Lost       int64 `json:"lost_records"`
+	Duplicates int64 `json:"duplicate_effects"`
+	// RejectedCommits counts the commits the group refused, or that failed
+	// otherwise, by Kafka error name ("OTHER" for non-Kafka errors).
+	RejectedCommits map[string]int64 `json:"rejected_commits"`
+	// Events are the scenario's events, in order.
+	Events []EventOutcome `json:"events"`
+}
+
+// EventOutcome is what one event cost, measured over its window: from its
+// start to the next event's start (or the end of the phase).
+type EventOutcome struct {
+	Kind string `json:"kind"`
+	// PlannedAtRecords is where it was planned (effects applied, replays
+	// included) and AtRecords where it started.
+	PlannedAtRecords int64 `json:"planned_at_records"`
+	AtRecords        int64 `json:"at_records"`
+	// StartMs is its start since the phase began; ActionsMs how long its
+	// actions took (stops, starts, waits for members to join, the pause).
+	StartMs   float64 `json:"start_ms"`
+	ActionsMs float64 `json:"actions_ms"`
+	// Members is how many members it stopped, killed, started or paused.
+	Members int `json:"members"`
+	// Duplicates are the effects applied again within its window.
+	Duplicates int64 `json:"duplicate_effects"`
+	// PartitionsAssigned counts the partitions given to a member within
+	// its window; PartitionsMoved those given to another member than the
+	// one that had them (a restarted member, with its instance id, is the
+	// same member).
+	PartitionsAssigned int `json:"partitions_assigned"`
+	PartitionsMoved    int `json:"partitions_moved"`
+	// RebalanceMs runs from its start until every partition given out in
+	// its window was processing again (absent when none was given out, or
+	// one never processed again).
+	RebalanceMs *float64 `json:"rebalance_ms,omitempty"`
+	// GapSumMs and GapMaxMs are, over the partitions given out in its
+	// window, the time from a partition's last record processed before
+	// the hand-over (or the moment its member was stopped) to its first
+	// record on the new assignment: the stop-the-world a user feels.
+	GapSumMs float64 `json:"partition_gap_sum_ms"`
+	GapMaxMs float64 `json:"partition_gap_max_ms"`
+	// RejectedCommits are the failed commits within its window, by error.
+	RejectedCommits map[string]int64 `json:"rejected_commits,omitempty"`
+	// ZombieRecords (pause) are the records the paused member applied
+	// after it resumed, until it learnt it had lost its partitions.
+	ZombieRecords *int64 `json:"zombie_records,omitempty"`
+}

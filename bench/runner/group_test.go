@@ -1,0 +1,121 @@
+package runner
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
+)
+
+// groupWorkload is a group of members consuming a small topic under sync
+// commits every n records, with the given group settings and events.
+func groupWorkload(t *testing.T, strategy string, n int64, group, events string) *spec.Workload {
+	t.Helper()
+	w, err := spec.Parse(fmt.Appendf(nil, `
+name: grp
+topic: {partitions: 6, records: 30000, record_bytes: 32}
+processing: {cpu_us: 30}
+strategies: [%s]
+intervals: [{records: %d}]
+client: {session_timeout: 2s}
+crashes: {seed: 3}
+groups: [%s]
+events: [%s]
+`, strategy, n, group, events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func scenarioOf(t *testing.T, res results.Result) *results.Scenario {
+	t.Helper()
+	checkCrashFree(t, res)
+	s := res.Scenario
+	if s == nil {
+		t.Fatal("no scenario phase recorded")
+	}
+	if len(s.Events) != len(res.Events) {
+		t.Fatalf("%d of %d events happened", len(s.Events), len(res.Events))
+	}
+	t.Logf("scenario: %+v", *s)
+	for _, e := range s.Events {
+		t.Logf("event: %+v", e)
+	}
+	return s
+}
+
+// A rolling restart of three static members under sync commits loses
+// nothing and replays at most N per member restarted (cooperative-sticky:
+// only the restarted member's partitions move, back to its successor).
+func TestGroupRollingRestart(t *testing.T) {
+	const n = 500
+	res := runOne(t, groupWorkload(t, "at-least-once-sync", n, "{members: 3}", "{kind: rolling-restart, at: 0.2}"))
+	s := scenarioOf(t, res)
+	if s.Lost != 0 {
+		t.Errorf("lost %d records, want 0 under at-least-once", s.Lost)
+	}
+	ev := s.Events[0]
+	if ev.Members != 3 {
+		t.Errorf("restarted %d members, want 3", ev.Members)
+	}
+	if s.Duplicates > 3*n {
+		t.Errorf("%d duplicate effects, above %d (N per member restarted)", s.Duplicates, 3*n)
+	}
+	if ev.PartitionsAssigned < 6 {
+		t.Errorf("%d partitions handed over, want each member's to its successor (6)", ev.PartitionsAssigned)
+	}
+	if len(results.Check(res)) != 0 {
+		t.Errorf("breaches: %v", results.Check(res))
+	}
+}
+
+// With commit on revoke, a clean close commits everything processed: the
+// successor replays nothing.
+func TestGroupRollingRestartCommitOnRevoke(t *testing.T) {
+	res := runOne(t, groupWorkload(t, "at-least-once-sync", 500, "{members: 3, commit_on_revoke: true}", "{kind: rolling-restart, at: 0.2}"))
+	s := scenarioOf(t, res)
+	if s.Lost != 0 || s.Duplicates != 0 {
+		t.Errorf("lost %d, duplicated %d; want 0 and 0 with commit on revoke and a clean close", s.Lost, s.Duplicates)
+	}
+}
+
+// Scaling out and in loses nothing; the scaled-out members get work.
+func TestGroupScaleOutAndIn(t *testing.T) {
+	res := runOne(t, groupWorkload(t, "at-least-once-sync", 500, "{members: 2}",
+		"{kind: scale-out, at: 0.2, members: 2}, {kind: scale-in, at: 0.5, members: 3}"))
+	s := scenarioOf(t, res)
+	if s.Lost != 0 {
+		t.Errorf("lost %d records, want 0", s.Lost)
+	}
+	if out := s.Events[0]; out.Members != 2 || out.PartitionsMoved == 0 {
+		t.Errorf("scale-out: %d members, %d partitions moved; want 2 and some", out.Members, out.PartitionsMoved)
+	}
+	if in := s.Events[1]; in.Members != 3 || in.PartitionsMoved == 0 {
+		t.Errorf("scale-in: %d members, %d partitions moved; want 3 and some", in.Members, in.PartitionsMoved)
+	}
+}
+
+// A member paused past its session timeout loses its partitions while it
+// still holds processed, uncommitted records: the group replays them, and
+// the zombie, resumed, has its commit rejected. At-most-once, whose
+// commits run ahead of processing, loses instead and never duplicates.
+func TestGroupPauseMakesAZombie(t *testing.T) {
+	// Commits every 7,000 records, which no member's share of the topic
+	// is a multiple of: the paused member holds processed, uncommitted
+	// records unless the pause lands on its very commit.
+	w := groupWorkload(t, "at-least-once-sync", 7000, "{members: 3}", "{kind: pause, at: 0.1, for: 5s}")
+	w.Topic.Records = 90000
+	res := runOne(t, w)
+	s := scenarioOf(t, res)
+	if s.Lost != 0 {
+		t.Errorf("lost %d records, want 0 under at-least-once", s.Lost)
+	}
+	if s.Duplicates == 0 {
+		t.Error("no duplicate effects: the paused member's uncommitted records were not replayed")
+	}
+	if ev := s.Events[0]; ev.PartitionsMoved == 0 {
+		t.Errorf("no partition moved away from the paused member: %+v", ev)
+	}
+}
