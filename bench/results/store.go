@@ -163,3 +163,17 @@ func readLines[T any](path, name string, version int, what, whats, rerun string)
 func NewRunID(now time.Time) string {
 	return fmt.Sprintf("%s-%04x", now.UTC().Format("20060102-150405"), now.UnixNano()&0xffff)
 }
+
+// Link points resultsDir/name (such as latest) at the run directory runID,
+// replacing the link atomically.
+func Link(resultsDir, name, runID string) error {
+	tmp := filepath.Join(resultsDir, "."+name+".tmp")
+	os.Remove(tmp)
+	if err := os.Symlink(runID, tmp); err != nil {
+		return fmt.Errorf("linking %s/%s: %w", resultsDir, name, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(resultsDir, name)); err != nil {
+		return fmt.Errorf("linking %s/%s: %w", resultsDir, name, err)
+	}
+	return nil
+}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -271,13 +270,5 @@ func writeManifest(dir string, m *Manifest) error {
 
 // LinkLatest points resultsDir/latest at the run, replacing it atomically.
 func LinkLatest(resultsDir, runID string) error {
-	tmp := filepath.Join(resultsDir, ".latest.tmp")
-	os.Remove(tmp)
-	if err := os.Symlink(runID, tmp); err != nil {
-		return fmt.Errorf("linking results/latest: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(resultsDir, "latest")); err != nil {
-		return fmt.Errorf("linking results/latest: %w", err)
-	}
-	return nil
+	return results.Link(resultsDir, "latest", runID)
 }
