@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commitbench/commitbench/bench/broker"
@@ -245,8 +246,12 @@ func primeAll(ctx context.Context, cs []*committer, timeout time.Duration) error
 		return err
 	}
 	for _, err := range errs {
+		var ke *kerr.Error
+		if errors.As(err, &ke) {
+			return fmt.Errorf("%w (the broker refused a commit from outside the group: see docs/capacity.md)", err)
+		}
 		if err != nil {
-			return fmt.Errorf("%w (does the broker accept commits from outside a group? see docs/capacity.md)", err)
+			return err
 		}
 	}
 	return nil

@@ -191,17 +191,19 @@ func capacityRun(t *testing.T, b broker.Broker, c spec.Capacity, opts ...Option)
 
 // With every OffsetCommit held at the broker, a fixed number of committers
 // is answered at most committers/delay times a second: the knee moves down
-// with the delay. 4 committers at 20 ms saturate at 200 commits/s, so
-// 600/s is past their knee; at 2 ms they saturate at 2,000/s, so 600/s is
-// below it. (Both broker delays are far above kfake's own microseconds, so
-// the machine's noise does not decide the ratio of two p99s.)
+// with the delay. 40 committers at 200 ms saturate at 200 commits/s, so
+// 400/s is past their knee; at 20 ms they saturate at 2,000/s, so 400/s is
+// well below it. Both delays are far above kfake's own microseconds and
+// the milliseconds a loaded machine adds, so noise does not decide the
+// ratio of two p99s.
 func TestKneeMovesWithCommitDelay(t *testing.T) {
-	c := spec.Capacity{Groups: []int{4}, PartitionsPerCommit: []int{1}, Rates: []float64{600, 150},
+	c := spec.Capacity{Groups: []int{40}, PartitionsPerCommit: []int{1}, Rates: []float64{400, 100},
 		StepDuration: spec.Duration(1200 * time.Millisecond), Warmup: spec.Duration(200 * time.Millisecond), CommitTimeout: spec.Duration(10 * time.Second)}
 	knee := func(delay time.Duration) results.Knee {
 		steps := capacityRun(t, embedded(t, delay), c)
 		for _, s := range steps {
-			t.Logf("delay %s: %g/s sent %.0f/s answered %.0f/s p99 %.0fµs (n=%d) failed %d", delay, s.TargetCommitsPerSec, s.SentPerSec, s.CommitsPerSec, s.IntendedLatency.P99Us, s.IntendedLatency.Count, s.Failed)
+			t.Logf("delay %s: %g/s sent %.0f/s answered %.0f/s p99 %.0fµs (n=%d) send lag p99 %.0fµs failed %d", delay, s.TargetCommitsPerSec, s.SentPerSec, s.CommitsPerSec,
+				s.IntendedLatency.P99Us, s.IntendedLatency.Count, s.SendLag.P99Us, s.Failed)
 		}
 		ks := results.Knees(steps)
 		if len(ks) != 1 {
@@ -210,12 +212,15 @@ func TestKneeMovesWithCommitDelay(t *testing.T) {
 		t.Log(ks[0])
 		return ks[0]
 	}
-	slow, fast := knee(20*time.Millisecond), knee(2*time.Millisecond)
-	if !slow.Found || slow.AtCommitsPerSec > 600 {
-		t.Errorf("20 ms per commit, 4 committers: %s; want a knee at or below 600 commits/s", slow)
+	slow, fast := knee(200*time.Millisecond), knee(20*time.Millisecond)
+	if !slow.Found || slow.AtCommitsPerSec > 400 {
+		t.Errorf("200 ms per commit, 40 committers: %s; want a knee at or below 400 commits/s", slow)
 	}
-	if fast.Found || fast.UpToCommitsPerSec < 600 {
-		t.Errorf("2 ms per commit, 4 committers: %s; want no knee up to 600 commits/s", fast)
+	// On a machine that stalls the committers themselves the 400/s step
+	// may be passed over as disturbed (listed, not a knee): still no knee.
+	judged := fast.UpToCommitsPerSec >= 400 || len(fast.Disturbed) > 0 && fast.Disturbed[0].AtCommitsPerSec == 400
+	if fast.Found || !judged {
+		t.Errorf("20 ms per commit, 40 committers: %s; want no knee up to 400 commits/s", fast)
 	}
 }
 

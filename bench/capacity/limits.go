@@ -36,7 +36,7 @@ func CheckFDs(committers int, inProcess bool) error {
 	}
 	need := committers*per + fdHeadroom
 	if free := int64(lim.Cur) - int64(open); int64(need) > free {
-		return fmt.Errorf("--groups %d: the committers need about %d file descriptors (%d each, a connection per committer), but this process may open %d (RLIMIT_NOFILE) and has %d open; lower --groups to %d or raise the limit (ulimit -n %d)",
+		return fmt.Errorf("--groups %d (capacity.groups): the committers need about %d file descriptors (%d each, a connection per committer), but this process may open %d (RLIMIT_NOFILE) and has %d open; lower --groups to %d or raise the limit (ulimit -n %d)",
 			committers, need, per, lim.Cur, open, max(0, (free-fdHeadroom)/int64(per)), need+open)
 	}
 	return nil

@@ -200,9 +200,22 @@ type Knee struct {
 	// further; SentPerSec is what they sent there.
 	SenderLimitedAtCommitsPerSec float64 `json:"sender_limited_at_commits_per_s,omitempty"`
 	SenderLimitedSentPerSec      float64 `json:"sender_limited_sent_per_s,omitempty"`
+	// Disturbed are the steps below the knee whose p99 rose as far, but
+	// whose committers — which wait for nothing in an open loop — sent
+	// late by half that p99 or more: the machine stalled them, so they
+	// are not taken for the knee.
+	Disturbed []Disturbance `json:"disturbed,omitempty"`
 	// Caveat says what limits the judgement (too few samples behind the
 	// baseline p99), empty when nothing does.
 	Caveat string `json:"caveat,omitempty"`
+}
+
+// Disturbance is a step whose latency the committers' own lateness
+// explains.
+type Disturbance struct {
+	AtCommitsPerSec float64 `json:"at_commits_per_s"`
+	P99Us           float64 `json:"p99_us"`
+	SendLagP99Us    float64 `json:"send_lag_p99_us"`
 }
 
 // Knees finds the knee of every series in steps, in the order the series
@@ -211,7 +224,9 @@ type Knee struct {
 // p99 is at least KneeLatencyFactor times the baseline's (both with
 // KneeMinSamples behind them) or that has failed commits. A step the
 // committers could not drive at its target ends the search: what follows
-// it measured the machine, not the broker.
+// it measured the machine, not the broker. An open-loop step whose p99
+// its committers' send lag explains (half of it or more) is passed over
+// as disturbed, and listed.
 func Knees(steps []CapacityStep) []Knee {
 	var order []string
 	by := map[string][]CapacityStep{}
@@ -255,12 +270,16 @@ func knee(steps []CapacityStep) Knee {
 		}
 		l := s.IntendedLatency
 		if p99Judged && l.Count >= KneeMinSamples && l.P99Us >= KneeLatencyFactor*base.IntendedLatency.P99Us {
+			if s.Loop == LoopOpen && s.SendLag.Count > 0 && s.SendLag.P99Us >= l.P99Us/2 {
+				// The committers, which wait for nothing in an open
+				// loop, were late themselves: the machine stalled, and
+				// its stall is not the coordinator's knee.
+				k.Disturbed = append(k.Disturbed, Disturbance{AtCommitsPerSec: s.TargetCommitsPerSec, P99Us: l.P99Us, SendLagP99Us: s.SendLag.P99Us})
+				continue
+			}
 			k.Found, k.AtCommitsPerSec = true, s.TargetCommitsPerSec
 			k.Reason = fmt.Sprintf("p99 %s (n=%d) is %.1f× the %g commits/s step's %s",
 				us(l.P99Us), l.Count, l.P99Us/base.IntendedLatency.P99Us, base.TargetCommitsPerSec, us(base.IntendedLatency.P99Us))
-			if s.SendLag.Count > 0 && s.SendLag.P99Us >= l.P99Us/2 {
-				k.Reason += fmt.Sprintf("; the committers themselves sent late (send lag p99 %s), so the machine may share the blame", us(s.SendLag.P99Us))
-			}
 			return k
 		}
 		k.UpToCommitsPerSec = s.TargetCommitsPerSec
@@ -279,6 +298,10 @@ func (k Knee) String() string {
 		fmt.Fprintf(&b, "no knee up to %g commits/s", k.UpToCommitsPerSec)
 	default:
 		b.WriteString("no step was driven at its target")
+	}
+	for _, d := range k.Disturbed {
+		fmt.Fprintf(&b, "; the %g commits/s step is not taken for the knee: its p99 %s is the committers' own lateness (send lag p99 %s), a stall of this machine — run it again",
+			d.AtCommitsPerSec, us(d.P99Us), us(d.SendLagP99Us))
 	}
 	if k.SenderLimitedAtCommitsPerSec > 0 {
 		fmt.Fprintf(&b, "; the committers could not send %g commits/s (they sent %.0f/s): beyond that this machine, not the broker, set the rate — run fewer steps above it, or the committers on a bigger machine",

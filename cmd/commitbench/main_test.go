@@ -267,3 +267,83 @@ client: {session_timeout: 2s}
 		t.Errorf("a candidate on another topic: exit %d, want 2\n%s", code, out)
 	}
 }
+
+// capacity's bad inputs: one clear error, a non-zero exit, nothing written.
+func TestCapacityBadInputExitsNonZero(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zero rate", []string{"capacity", "--rates", "100,0"}, "capacity.rates[1]: 0 commits/s is out of range"},
+		{"warm-up as long as the step", []string{"capacity", "--step-duration", "1s", "--warmup", "2s"}, "capacity.warmup"},
+		{"delay on a real broker", []string{"capacity", "--broker", "local", "--commit-delay", "2ms"}, "broker.commit_delay: only the embedded broker"},
+		{"a run workload", []string{"capacity", writeFile(t, dir, "w.yaml", small)}, "commitbench run"},
+		{"unreachable broker", []string{"capacity", writeFile(t, dir, "u.yaml", "broker: {kind: external, bootstrap: [\"127.0.0.1:1\"]}\n")}, "cannot reach the external cluster at [127.0.0.1:1]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := filepath.Join(dir, "results-"+strings.ReplaceAll(c.name, " ", "-"))
+			expectRefused(t, commitbench(append(c.args, "--results", res)...), res, c.want)
+		})
+	}
+	// More committers than this process may open descriptors for: the
+	// limit is lowered for the child (hard and soft, so Go cannot raise it).
+	t.Run("more committers than descriptors", func(t *testing.T) {
+		res := filepath.Join(dir, "results-fds")
+		cmd := commitbench()
+		cmd.Path = "/bin/sh"
+		cmd.Args = []string{"sh", "-c", `ulimit -n 256 && exec "$0" "$@"`, os.Args[0], "capacity", "--groups", "100", "--results", res}
+		expectRefused(t, cmd, res, "RLIMIT_NOFILE")
+	})
+}
+
+// expectRefused runs cmd and checks that it exits non-zero with one line
+// of error that says want, and that res was not created.
+func expectRefused(t *testing.T, cmd *exec.Cmd, res, want string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("exit %v, want non-zero; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q does not say %q", stderr.String(), want)
+	}
+	if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines > 0 {
+		t.Errorf("want one line of error, got:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(res); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("results directory %s was created", res)
+	}
+}
+
+// A small capacity sweep on the embedded broker prints its table and knee
+// and leaves its steps readable.
+func TestCapacityRun(t *testing.T) {
+	dir := t.TempDir()
+	var out, stderr bytes.Buffer
+	cmd := commitbench("capacity", "-q", "--results", dir, "--run-id", "c", "--groups", "2", "--rates", "100,50", "--step-duration", "400ms", "--commit-delay", "1ms")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	for _, want := range []string{"coordinator capacity on embedded (+1ms emulated latency", "2 groups × 1 partition", "target/s", "2 of 2 steps finished (complete)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	steps, err := results.ReadCapacity(filepath.Join(dir, "latest-capacity"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 2 || steps[0].TargetCommitsPerSec != 50 || steps[0].Broker.EmulatedCommitDelayNs != 1e6 {
+		t.Errorf("steps: %+v", steps)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "latest")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a capacity sweep moved results/latest (%v), which names the newest run", err)
+	}
+}
