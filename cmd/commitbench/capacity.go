@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/commitbench/commitbench/bench/capacity"
+	"github.com/commitbench/commitbench/bench/promexport"
 	"github.com/commitbench/commitbench/bench/spec"
 )
 
@@ -33,6 +34,7 @@ type capacityFlags struct {
 	keepTopics    bool
 	closedLoop    bool
 	quiet         bool
+	metricsAddr   string
 }
 
 func newCapacityCmd() *cobra.Command {
@@ -85,6 +87,7 @@ interrupted (finished steps are kept).`,
 	fl.BoolVar(&f.keepTopics, "keep-topics", false, "leave the sweep's topic and groups on the broker afterwards")
 	fl.BoolVar(&f.closedLoop, "closed-loop", false, "for comparison only: each committer waits for its answer before its next commit (what a closed-loop benchmark measures)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no step-by-step narration")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", metricsAddrHelp)
 	return cmd
 }
 
@@ -100,7 +103,15 @@ func runCapacity(ctx context.Context, stdout, stderr io.Writer, args []string, f
 	if err := applyCapacityOverrides(w, f); err != nil {
 		return err
 	}
+	reg, stop, err := serveMetrics(f.metricsAddr, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	o := capacity.RecordOptions{ResultsDir: f.resultsDir, RunID: f.runID, Args: os.Args[1:]}
+	if reg != nil {
+		o.Options = append(o.Options, capacity.WithObserver(promexport.NewCapacity(reg)))
+	}
 	if !f.quiet {
 		o.Log = stderr
 	}

@@ -5,9 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -345,5 +349,87 @@ func TestCapacityRun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "latest")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a capacity sweep moved results/latest (%v), which names the newest run", err)
+	}
+}
+
+// --metrics-addr on an address in use: one error naming the flag and the
+// fix, a non-zero exit, nothing written — for run and capacity alike.
+func TestMetricsAddrInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	wl := writeFile(t, dir, "w.yaml", small)
+	for _, args := range [][]string{{"run", wl}, {"capacity", "--rates", "10"}} {
+		t.Run(args[0], func(t *testing.T) {
+			res := filepath.Join(dir, "results-"+args[0])
+			expectRefused(t, commitbench(append(args, "--results", res, "--metrics-addr", ln.Addr().String())...), res,
+				"--metrics-addr "+ln.Addr().String()+": ")
+			cmd := commitbench(append(args, "--results", res, "--metrics-addr", ln.Addr().String())...)
+			out, _ := cmd.CombinedOutput()
+			if !strings.Contains(string(out), "already in use; choose a free port") {
+				t.Errorf("the error does not say what to do: %s", out)
+			}
+		})
+	}
+}
+
+// During a run, its metrics endpoint serves the progress and the finished
+// points' figures.
+func TestMetricsServedDuringRun(t *testing.T) {
+	dir := t.TempDir()
+	cmd := commitbench("run", "--results", dir, "--run-id", "r", "--metrics-addr", "127.0.0.1:0", writeFile(t, dir, "w.yaml", small))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+	}()
+	// The endpoint's address comes first; the second point's announcement
+	// means the first was saved (and handed to the metrics).
+	url := ""
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "[2/") {
+		if u, ok := strings.CutPrefix(sc.Text(), "metrics: "); ok {
+			url = u
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if url == "" {
+		t.Fatal("the run did not say where its metrics are")
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(body)
+	for _, want := range []string{"\ncommitbench_points_planned 9\n", "\ncommitbench_points_finished 1\n", "\ncommitbench_current_point{key=\"small/at-least-once-sync/1000rec\""} {
+		if !strings.Contains(page, want) {
+			t.Errorf("metrics lack %q", strings.TrimSpace(want))
+		}
+	}
+	const tput = `commitbench_throughput_records_per_second{interval="-",strategy="none",workload="small"} `
+	i := strings.Index(page, tput)
+	if i < 0 {
+		t.Fatalf("no throughput of the finished point:\n%s", page)
+	}
+	v, err := strconv.ParseFloat(strings.Fields(page[i+len(tput):])[0], 64)
+	if err != nil || v <= 0 {
+		t.Errorf("throughput %v (%v), want a positive rate", v, err)
 	}
 }
