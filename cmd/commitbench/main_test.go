@@ -433,3 +433,51 @@ func TestMetricsServedDuringRun(t *testing.T) {
 		t.Errorf("throughput %v (%v), want a positive rate", v, err)
 	}
 }
+
+// An interrupted capacity sweep keeps every finished step, readable, says
+// so in its manifest, and exits 130.
+func TestInterruptedCapacityKeepsSteps(t *testing.T) {
+	dir := t.TempDir()
+	cmd := commitbench("capacity", "--results", dir, "--run-id", "c", "--groups", "2", "--rates", "20,40,60,80,100", "--step-duration", "300ms")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A step is announced when it starts, after the one before was saved.
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "capacity: step 3:") {
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("capacity ended with %v after SIGINT, want exit status 130", err)
+	}
+	steps, err := results.ReadCapacity(filepath.Join(dir, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) < 2 || len(steps) >= 5 {
+		t.Errorf("%d steps kept, want the 2 finished and fewer than all 5", len(steps))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "c", "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Status   string `json:"status"`
+		Finished int    `json:"steps_finished"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.Status != "interrupted" || m.Finished != len(steps) {
+		t.Errorf("manifest says %s with %d steps (%v); %d kept", m.Status, m.Finished, err, len(steps))
+	}
+}
