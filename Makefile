@@ -8,7 +8,10 @@ BENCHFLAGS ?=
 NODES     ?=
 broker_flag := $(if $(BROKER),--broker $(BROKER),) $(if $(NODES),--nodes $(NODES),)
 
-.PHONY: all build bench test lint plots report gate gate-ab anchor kafka container-image clean
+CAPACITY  ?= workloads/capacity/embedded.yaml
+CAPFLAGS  ?=
+
+.PHONY: all build bench test lint plots report gate gate-ab anchor capacity kafka container-image clean
 
 all: build
 
@@ -46,6 +49,13 @@ test:
 # one topic (BROKER=local by default; needs `make kafka`).
 anchor: build
 	$(BIN) anchor --broker $(or $(BROKER),local) $(if $(NODES),--nodes $(NODES),)
+
+# The group coordinator's capacity: committers swept over commit rates
+# (docs/capacity.md), on the embedded broker with 2 ms per commit by
+# default; BROKER=local [NODES=3] runs the same steps on real Kafka, without
+# the emulated delay. Steps in results/latest-capacity.
+capacity: build
+	$(BIN) capacity $(broker_flag) $(if $(filter-out embedded,$(BROKER)),--commit-delay 0s,) --results $(RESULTS) $(CAPFLAGS) $(CAPACITY)
 
 # Real Apache Kafka's jars (version pinned in scripts/kafka.sh) into
 # .cache/kafka, for BROKER=local.

@@ -32,7 +32,7 @@ func (r *Runner) throughput(ctx context.Context, p spec.Point, strat consume.Str
 		return results.Throughput{}, err
 	}
 	wall := time.Since(began)
-	cpu, offRecords, offBytes := r.load(ctx).since(before)
+	cpu, offRecords, offBytes := r.load(ctx).Since(before)
 	eff, err := ph.effects(ctx)
 	if err != nil {
 		return results.Throughput{}, err

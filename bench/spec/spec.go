@@ -248,32 +248,45 @@ func Load(path string) (*Workload, error) {
 
 // unknownField matches the decoder's complaint about a field it does not
 // know, to turn it into the user's words.
-var unknownField = regexp.MustCompile(`(line \d+): field (\S+) not found in type`)
+var unknownField = regexp.MustCompile(`(line \d+): field (\S+) not found in type (\S+)`)
 
 // Parse decodes a workload from YAML, fills in defaults and validates it.
 // Unknown fields are errors: a misspelt setting must not silently fall back
 // to a default.
 func Parse(data []byte) (*Workload, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var w Workload
-	if err := dec.Decode(&w); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &Error{Problem: "the workload file is empty", Fix: "see workloads/README.md for the format"}
-		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := unknownField.FindStringSubmatch(msg); m != nil {
-			return nil, &Error{Problem: fmt.Sprintf("%s: unknown field %q", m[1], m[2]),
-				Fix: "check its spelling and place against workloads/README.md"}
-		}
-		return nil, &Error{Problem: "malformed YAML: " + msg,
-			Fix: "fix the YAML (the format is in workloads/README.md)"}
+	if err := decodeStrict(data, &w, map[string]string{"capacity": "this is a capacity sweep file: run it with `commitbench capacity FILE`"}); err != nil {
+		return nil, err
 	}
 	w.applyDefaults()
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
 	return &w, nil
+}
+
+// decodeStrict decodes YAML into v, every unknown field an error in the
+// user's words; hints gives the fix for top-level fields that belong to
+// another kind of file.
+func decodeStrict(data []byte, v any, hints map[string]string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &Error{Problem: "the workload file is empty", Fix: "see workloads/README.md for the format"}
+		}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := unknownField.FindStringSubmatch(msg); m != nil {
+			fix := "check its spelling and place against workloads/README.md"
+			if h, ok := hints[m[2]]; ok && m[3] == strings.TrimPrefix(fmt.Sprintf("%T", v), "*") {
+				fix = h
+			}
+			return &Error{Problem: fmt.Sprintf("%s: unknown field %q", m[1], m[2]), Fix: fix}
+		}
+		return &Error{Problem: "malformed YAML: " + msg,
+			Fix: "fix the YAML (the format is in workloads/README.md)"}
+	}
+	return nil
 }
 
 func (w *Workload) applyDefaults() {

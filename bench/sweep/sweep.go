@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,6 +39,20 @@ type Display interface {
 	Finish()
 }
 
+// Observer follows a run's figures as they come (package promexport serves
+// them as Prometheus metrics). Its methods are called from the sweep's
+// goroutine, must not block, and see only what the harness already has.
+type Observer interface {
+	// Planned says how many points the run plans.
+	Planned(points int)
+	// Point says a point starts.
+	Point(spec.Point)
+	// Event reports progress within the point (about every 200 ms).
+	Event(runner.Event)
+	// Finished hands over a point's result once it is saved.
+	Finished(results.Result)
+}
+
 // Options configure a sweep.
 type Options struct {
 	// ResultsDir receives <run-id>/ and the latest link.
@@ -54,6 +67,8 @@ type Options struct {
 	// Display, when set, follows the run; NewDisplay makes it from the
 	// number of planned points.
 	NewDisplay func(total int) Display
+	// Observer, when set, follows the run's figures.
+	Observer Observer
 	// Log receives the plan's skips and warnings (nil discards).
 	Log io.Writer
 }
@@ -131,11 +146,20 @@ func Run(ctx context.Context, ws []*spec.Workload, o Options) (*Outcome, error) 
 		}
 		out.Results = append(out.Results, r)
 		out.Finished++
-		return writeManifest(dir, &out.Manifest)
+		if err := writeManifest(dir, &out.Manifest); err != nil {
+			return err
+		}
+		if o.Observer != nil {
+			o.Observer.Finished(r)
+		}
+		return nil
 	}
 	var disp Display
 	if o.NewDisplay != nil {
 		disp = o.NewDisplay(out.Planned)
+	}
+	if o.Observer != nil {
+		o.Observer.Planned(out.Planned)
 	}
 	var runErr error
 	for _, j := range jobs {
@@ -182,8 +206,13 @@ func Workload(ctx context.Context, w *spec.Workload, points []spec.Point, runID 
 	}
 	defer b.Close()
 	opts := []runner.Option{runner.WithStallTimeout(o.StallTimeout)}
-	if disp != nil {
+	switch {
+	case disp != nil && o.Observer != nil:
+		opts = append(opts, runner.WithObserver(func(e runner.Event) { disp.Event(e); o.Observer.Event(e) }))
+	case disp != nil:
 		opts = append(opts, runner.WithObserver(disp.Event))
+	case o.Observer != nil:
+		opts = append(opts, runner.WithObserver(o.Observer.Event))
 	}
 	r := runner.New(w, b, runID, opts...)
 	// Cleaning up is registered before Prepare: an interrupted seeding
@@ -199,6 +228,11 @@ func Workload(ctx context.Context, w *spec.Workload, points []spec.Point, runID 
 		return err
 	}
 	for _, p := range points {
+		// The observer first: once the display announces a point, its
+		// metrics name it.
+		if o.Observer != nil {
+			o.Observer.Point(p)
+		}
 		if disp != nil {
 			disp.Point(p)
 		}
@@ -278,13 +312,5 @@ func writeManifest(dir string, m *Manifest) error {
 
 // LinkLatest points resultsDir/latest at the run, replacing it atomically.
 func LinkLatest(resultsDir, runID string) error {
-	tmp := filepath.Join(resultsDir, ".latest.tmp")
-	os.Remove(tmp)
-	if err := os.Symlink(runID, tmp); err != nil {
-		return fmt.Errorf("linking results/latest: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(resultsDir, "latest")); err != nil {
-		return fmt.Errorf("linking results/latest: %w", err)
-	}
-	return nil
+	return results.Link(resultsDir, "latest", runID)
 }

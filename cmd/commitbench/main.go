@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string) int {
 		newReportCmd(),
 		newGateCmd(),
 		newAnchorCmd(),
+		newCapacityCmd(),
 	)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

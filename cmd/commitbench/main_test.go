@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -316,4 +320,214 @@ func abResults(t *testing.T, out string) (a, b []results.Result) {
 		t.Fatal(err)
 	}
 	return a, b
+}
+
+// capacity's bad inputs: one clear error, a non-zero exit, nothing written.
+func TestCapacityBadInputExitsNonZero(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zero rate", []string{"capacity", "--rates", "100,0"}, "capacity.rates[1]: 0 commits/s is out of range"},
+		{"warm-up as long as the step", []string{"capacity", "--step-duration", "1s", "--warmup", "2s"}, "capacity.warmup"},
+		{"delay on a real broker", []string{"capacity", "--broker", "local", "--commit-delay", "2ms"}, "broker.commit_delay: only the embedded broker"},
+		{"a run workload", []string{"capacity", writeFile(t, dir, "w.yaml", small)}, "commitbench run"},
+		{"unreachable broker", []string{"capacity", writeFile(t, dir, "u.yaml", "broker: {kind: external, bootstrap: [\"127.0.0.1:1\"]}\n")}, "cannot reach the external cluster at [127.0.0.1:1]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := filepath.Join(dir, "results-"+strings.ReplaceAll(c.name, " ", "-"))
+			expectRefused(t, commitbench(append(c.args, "--results", res)...), res, c.want)
+		})
+	}
+	// More committers than this process may open descriptors for: the
+	// limit is lowered for the child (hard and soft, so Go cannot raise it).
+	t.Run("more committers than descriptors", func(t *testing.T) {
+		res := filepath.Join(dir, "results-fds")
+		cmd := commitbench()
+		cmd.Path = "/bin/sh"
+		cmd.Args = []string{"sh", "-c", `ulimit -n 256 && exec "$0" "$@"`, os.Args[0], "capacity", "--groups", "100", "--results", res}
+		expectRefused(t, cmd, res, "RLIMIT_NOFILE")
+	})
+}
+
+// expectRefused runs cmd and checks that it exits non-zero with one line
+// of error that says want, and that res was not created.
+func expectRefused(t *testing.T, cmd *exec.Cmd, res, want string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("exit %v, want non-zero; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q does not say %q", stderr.String(), want)
+	}
+	if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines > 0 {
+		t.Errorf("want one line of error, got:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(res); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("results directory %s was created", res)
+	}
+}
+
+// A small capacity sweep on the embedded broker prints its table and knee
+// and leaves its steps readable.
+func TestCapacityRun(t *testing.T) {
+	dir := t.TempDir()
+	var out, stderr bytes.Buffer
+	cmd := commitbench("capacity", "-q", "--results", dir, "--run-id", "c", "--groups", "2", "--rates", "100,50", "--step-duration", "400ms", "--commit-delay", "1ms")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	for _, want := range []string{"coordinator capacity on embedded (+1ms emulated latency", "2 groups × 1 partition", "target/s", "2 of 2 steps finished (complete)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	steps, err := results.ReadCapacity(filepath.Join(dir, "latest-capacity"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 2 || steps[0].TargetCommitsPerSec != 50 || steps[0].Broker.EmulatedCommitDelayNs != 1e6 {
+		t.Errorf("steps: %+v", steps)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "latest")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a capacity sweep moved results/latest (%v), which names the newest run", err)
+	}
+}
+
+// --metrics-addr on an address in use: one error naming the flag and the
+// fix, a non-zero exit, nothing written — for run and capacity alike.
+func TestMetricsAddrInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	wl := writeFile(t, dir, "w.yaml", small)
+	for _, args := range [][]string{{"run", wl}, {"capacity", "--rates", "10"}} {
+		t.Run(args[0], func(t *testing.T) {
+			res := filepath.Join(dir, "results-"+args[0])
+			expectRefused(t, commitbench(append(args, "--results", res, "--metrics-addr", ln.Addr().String())...), res,
+				"--metrics-addr "+ln.Addr().String()+": ")
+			cmd := commitbench(append(args, "--results", res, "--metrics-addr", ln.Addr().String())...)
+			out, _ := cmd.CombinedOutput()
+			if !strings.Contains(string(out), "already in use; choose a free port") {
+				t.Errorf("the error does not say what to do: %s", out)
+			}
+		})
+	}
+}
+
+// During a run, its metrics endpoint serves the progress and the finished
+// points' figures.
+func TestMetricsServedDuringRun(t *testing.T) {
+	dir := t.TempDir()
+	cmd := commitbench("run", "--results", dir, "--run-id", "r", "--metrics-addr", "127.0.0.1:0", writeFile(t, dir, "w.yaml", small))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+	}()
+	// The endpoint's address comes first; the second point's announcement
+	// means the first was saved (and handed to the metrics).
+	url := ""
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "[2/") {
+		if u, ok := strings.CutPrefix(sc.Text(), "metrics: "); ok {
+			url = u
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if url == "" {
+		t.Fatal("the run did not say where its metrics are")
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(body)
+	for _, want := range []string{"\ncommitbench_points_planned 9\n", "\ncommitbench_points_finished 1\n", "\ncommitbench_current_point{key=\"small/at-least-once-sync/1000rec\""} {
+		if !strings.Contains(page, want) {
+			t.Errorf("metrics lack %q", strings.TrimSpace(want))
+		}
+	}
+	const tput = `commitbench_throughput_records_per_second{interval="-",strategy="none",workload="small"} `
+	i := strings.Index(page, tput)
+	if i < 0 {
+		t.Fatalf("no throughput of the finished point:\n%s", page)
+	}
+	v, err := strconv.ParseFloat(strings.Fields(page[i+len(tput):])[0], 64)
+	if err != nil || v <= 0 {
+		t.Errorf("throughput %v (%v), want a positive rate", v, err)
+	}
+}
+
+// An interrupted capacity sweep keeps every finished step, readable, says
+// so in its manifest, and exits 130.
+func TestInterruptedCapacityKeepsSteps(t *testing.T) {
+	dir := t.TempDir()
+	cmd := commitbench("capacity", "--results", dir, "--run-id", "c", "--groups", "2", "--rates", "20,40,60,80,100", "--step-duration", "300ms")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A step is announced when it starts, after the one before was saved.
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "capacity: step 3:") {
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("capacity ended with %v after SIGINT, want exit status 130", err)
+	}
+	steps, err := results.ReadCapacity(filepath.Join(dir, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) < 2 || len(steps) >= 5 {
+		t.Errorf("%d steps kept, want the 2 finished and fewer than all 5", len(steps))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "c", "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Status   string `json:"status"`
+		Finished int    `json:"steps_finished"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.Status != "interrupted" || m.Finished != len(steps) {
+		t.Errorf("manifest says %s with %d steps (%v); %d kept", m.Status, m.Finished, err, len(steps))
+	}
 }

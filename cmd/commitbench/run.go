@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/commitbench/commitbench/bench/progress"
+	"github.com/commitbench/commitbench/bench/promexport"
 	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/sweep"
 )
@@ -33,6 +34,7 @@ type runFlags struct {
 	nodes        int
 	keepTopics   bool
 	static       bool
+	metricsAddr  string
 }
 
 func newRunCmd() *cobra.Command {
@@ -72,6 +74,7 @@ failure), 130 interrupted (finished points are kept).`,
 	fl.StringVar(&f.sinkDSN, "sink-dsn", "", "PostgreSQL DSN (default $COMMITBENCH_PG_DSN); never written to results")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress display")
 	fl.DurationVar(&f.stallTimeout, "stall-timeout", time.Minute, "fail a point whose worker reports nothing for this long")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", metricsAddrHelp)
 	return cmd
 }
 
@@ -88,7 +91,15 @@ func runWorkloads(ctx context.Context, stdout, stderr io.Writer, files []string,
 		}
 		ws = append(ws, w)
 	}
+	reg, stop, err := serveMetrics(f.metricsAddr, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	o := sweep.Options{ResultsDir: f.resultsDir, RunID: f.runID, Args: os.Args[1:], StallTimeout: f.stallTimeout, Log: stderr}
+	if reg != nil {
+		o.Observer = promexport.NewRun(reg)
+	}
 	if !f.quiet {
 		o.NewDisplay = func(total int) sweep.Display { return progress.New(stderr, total, 10*time.Second) }
 	}
