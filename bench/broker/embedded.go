@@ -46,7 +46,7 @@ func StartEmbedded(o Options) (*Embedded, error) {
 		}
 	}
 	return &Embedded{c: c, desc: cluster.Description{
-		Kind:                  "embedded",
+		Kind:                  cluster.KindEmbedded,
 		Version:               "kfake " + buildinfo.Module("github.com/twmb/franz-go/pkg/kfake"),
 		Brokers:               1,
 		OffsetsReplication:    1,

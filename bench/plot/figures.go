@@ -22,11 +22,13 @@ import (
 // returns nil when the data has nothing for it.
 type figureFunc func(model.Panel, model.Axis, []model.CurvePoint, palette) (*Figure, error)
 
-// panelFigures draws one panel: each interval figure per axis, then a
-// latency distribution per strategy.
-func panelFigures(p model.Panel) ([]Figure, error) {
+// panelFigures draws one panel: each interval figure per axis, the
+// broker's load per axis, then a latency distribution per strategy. The
+// notes say which figures the data could not support, and why.
+func panelFigures(p model.Panel) ([]Figure, []string, error) {
 	pal := newPalette(p)
 	var figs []Figure
+	var notes []string
 	for _, a := range model.Axes {
 		pts := p.OnAxis(a)
 		if len(pts) == 0 {
@@ -35,23 +37,35 @@ func panelFigures(p model.Panel) ([]Figure, error) {
 		for _, fn := range []figureFunc{throughputFigure, latencyFigure, replayFigure, lossFigure, frontierFigure} {
 			f, err := fn(p, a, pts, pal)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if f != nil {
 				figs = append(figs, *f)
+			}
+		}
+		for _, m := range loadMeasures {
+			f, note, err := loadFigure(p, a, pts, pal, m)
+			if err != nil {
+				return nil, nil, fmt.Errorf("drawing %s: %w", m.title, err)
+			}
+			if f != nil {
+				figs = append(figs, *f)
+			}
+			if note != "" {
+				notes = append(notes, note)
 			}
 		}
 	}
 	for _, s := range p.Strategies() {
 		f, err := distributionFigure(p, s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if f != nil {
 			figs = append(figs, *f)
 		}
 	}
-	return figs, nil
+	return figs, notes, nil
 }
 
 // series is one line: a series' points along the axis.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/plot"
@@ -52,6 +53,8 @@ type Panel struct {
 	// Violations lists every breach a strategy's claim suffered.
 	Violations []string
 	Figures    []Figure
+	// FigureNotes name the figures the data could not support, and why.
+	FigureNotes []string
 }
 
 // Figure is one inline figure.
@@ -97,11 +100,12 @@ func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, erro
 			rp.Plan = planTable(recs, b)
 		}
 		if withFigures {
-			figs, err := plot.Figures([]model.Panel{p})
+			set, err := plot.Figures([]model.Panel{p})
 			if err != nil {
 				return nil, err
 			}
-			for _, f := range figs {
+			rp.FigureNotes = set.Notes
+			for _, f := range set.Figures {
 				png, err := f.Render("png")
 				if err != nil {
 					return nil, err
@@ -245,18 +249,30 @@ func measurementTable(p model.Panel) *Table {
 }
 
 // loadTable is what the commits cost the broker and the worker, per
-// throughput phase.
+// throughput phase, next to the throughput they bought.
 func loadTable(p model.Panel) *Table {
-	t := &Table{Caption: "Load per throughput phase (mean over the repetitions that measured it)",
-		Head: []string{"strategy", "interval", "commits", "worker CPU (s)", "broker CPU (s)", "broker CPU per 1,000 commits (s)", "__consumer_offsets bytes per commit"}}
+	t := &Table{Caption: "Load per throughput phase: what the commits cost the broker, next to throughput (mean over the repetitions that measured it)",
+		Head: []string{"strategy", "interval", "throughput (records/s)", "commits", "worker CPU (s)", "broker CPU (s)", "broker CPU per 1,000 commits (s)", "__consumer_offsets bytes per commit"}}
 	for _, pt := range append(append([]model.CurvePoint(nil), p.Ceiling...), p.Points...) {
-		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), fmt.Sprintf("%.0f", pt.Commits.Mean),
-			stat(pt.WorkerCPUSeconds, "%.2f"), stat(pt.BrokerCPUSeconds, "%.2f"), stat(pt.BrokerCPUPer1kCommits, "%.3f"), stat(pt.OffsetsBytesPerCommit, "%.0f")})
+		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), rate(pt.Throughput), fmt.Sprintf("%.0f", pt.Commits.Mean),
+			counted(pt.WorkerCPUSeconds, "%.2f"), counted(pt.BrokerCPUSeconds, "%.2f"), counted(pt.BrokerCPUPer1kCommits, "%.3f"), counted(pt.OffsetsBytesPerCommit, "%.0f")})
 	}
-	if p.Broker.Kind == "embedded" {
-		t.Notes = append(t.Notes, "The embedded broker shares the harness process and keeps no __consumer_offsets log: broker figures are not measured.")
+	t.Notes = append(t.Notes, fmt.Sprintf("Broker CPU is that of %s over the whole phase, fetches included: per commit it shrinks with the interval only as far as commits, not records, drive it. (n=…) marks a figure fewer than %d repetitions measured.",
+		p.Broker.CPUSource(), summary.MinRepetitions))
+	if p.Broker.Kind == cluster.KindEmbedded {
+		t.Notes = append(t.Notes, "The embedded broker runs inside the harness process, so its CPU is the harness's too, and it keeps no __consumer_offsets log: bytes per commit are not measured.")
 	}
 	return t
+}
+
+// counted prints a figure with its sample count when few repetitions
+// stand behind it.
+func counted(s summary.Stat, format string) string {
+	v := stat(s, format)
+	if s.N > 0 && s.N < summary.MinRepetitions {
+		v += fmt.Sprintf(" (n=%d)", s.N)
+	}
+	return v
 }
 
 // replayTable sets each cell's measured replay per crash beside the

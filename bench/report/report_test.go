@@ -95,3 +95,45 @@ func read(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// The load table sets the broker's cost per commit beside throughput, and
+// says where few repetitions stand behind a figure.
+func TestLoadTableShowsBrokerCostAndFewSamples(t *testing.T) {
+	rs, err := results.Read(filepath.Join("..", "plot", "testdata", "local", results.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(rs, model.Budget{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := r.Panels[0].Load
+	col := map[string]int{}
+	for i, h := range load.Head {
+		col[h] = i
+	}
+	rows := 0
+	for _, row := range load.Rows {
+		cpu, bytes := row[col["broker CPU per 1,000 commits (s)"]], row[col["__consumer_offsets bytes per commit"]]
+		if row[col["throughput (records/s)"]] == "" {
+			t.Errorf("%s %s: no throughput beside the load", row[0], row[1])
+		}
+		if row[0] == "none" {
+			if cpu != "–" || bytes != "–" {
+				t.Errorf("none never commits, yet costs %s / %s per commit", cpu, bytes)
+			}
+			continue
+		}
+		partial := row[0] == "at-least-once-sync" && row[1] == "1000rec"
+		if got := strings.HasSuffix(cpu, "(n=2)"); got != partial {
+			t.Errorf("%s %s: broker CPU per 1,000 commits %q (want a sample count only on the cell one repetition missed)", row[0], row[1], cpu)
+		}
+		if bytes == "–" || strings.Contains(bytes, "n=") {
+			t.Errorf("%s %s: offsets bytes per commit %q, want a figure from 3 repetitions", row[0], row[1], bytes)
+		}
+		rows++
+	}
+	if rows == 0 {
+		t.Fatal("no committing rows in the load table")
+	}
+}
