@@ -23,7 +23,8 @@ import (
 type figureFunc func(model.Panel, model.Axis, []model.CurvePoint, palette) (*Figure, error)
 
 // panelFigures draws one panel: each interval figure per axis, the
-// broker's load per axis, then a latency distribution per strategy. The
+// broker's load per axis, the claim map, then a latency distribution per
+// strategy. The
 // notes say which figures the data could not support, and why.
 func panelFigures(p model.Panel) ([]Figure, []string, error) {
 	pal := newPalette(p)
@@ -56,6 +57,11 @@ func panelFigures(p model.Panel) ([]Figure, []string, error) {
 			}
 		}
 	}
+	cm, err := claimMapFigure(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("drawing the claim map: %w", err)
+	}
+	figs = append(figs, *cm)
 	for _, s := range p.Strategies() {
 		f, err := distributionFigure(p, s)
 		if err != nil {

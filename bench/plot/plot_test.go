@@ -89,7 +89,7 @@ func TestBrokerLoadFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if _, err := Write(dir, set.Figures); err != nil {
+	if _, err := Write(dir, only(set.Figures, "broker-cpu-per-commit-count", "offsets-bytes-per-commit-time")); err != nil {
 		t.Fatal(err)
 	}
 	if len(set.Notes) != 0 {
@@ -190,4 +190,41 @@ func TestTickLabels(t *testing.T) {
 	if got := strings.Join(labels, " "); got != "0% 90% 99% 99.9% 99.99%" {
 		t.Errorf("percentile ticks %q", got)
 	}
+}
+
+// The claim map is drawn for every panel: the band named and outlined in
+// the legend, log axes with units on the ticks, the run's own fit marked
+// where there is one.
+func TestClaimMapFigure(t *testing.T) {
+	rs, err := results.Read(localFixturePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := FromResults(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := Write(dir, only(set.Figures, "claim-map")); err != nil {
+		t.Fatal(err)
+	}
+	svg := svgText(t, filepath.Join(dir, "claim-map.svg"))
+	for _, want := range []string{"10–30 % (the claim)", "claim's band, outlined", "(log scale)", "1µs", "10ms", "this run (", "model gain there: +", "replay per crash: 5k vs 50 records"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("claim-map.svg does not show %q", want)
+		}
+	}
+}
+
+// only keeps the named figures, so a test renders no more than it reads.
+func only(figs []Figure, names ...string) []Figure {
+	var out []Figure
+	for _, f := range figs {
+		for _, n := range names {
+			if f.Name == n {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }

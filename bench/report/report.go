@@ -13,6 +13,7 @@ import (
 	htmltemplate "html/template"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	texttemplate "text/template"
@@ -150,6 +151,9 @@ func Write(dir string, rs []results.Result, b model.Budget) ([]string, error) {
 	r, err := Build(rs, b, true)
 	if err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the report directory: %w", err)
 	}
 	var paths []string
 	for _, out := range []struct {
@@ -436,7 +440,34 @@ func claimTable(p model.Panel) *Table {
 	if len(t.Rows) == 0 {
 		t.Notes = append(t.Notes, "no strategy was measured at two or more intervals of one kind")
 	}
+	t.Notes = append(t.Notes, claimModel(p)...)
 	return t
+}
+
+// claimModel says, from the cost model, where the claim holds for this
+// cluster and what the batched interval's replay costs: the claim map's
+// reading at the run's own fitted costs.
+func claimModel(p model.Panel) []string {
+	name, f, ok := p.ReferenceFit()
+	if !ok {
+		return []string{"No strategy's cost model was fitted (see the cost model), so where the claim holds for this cluster is unknown; the claim map shows the model's gain at every p and c."}
+	}
+	r := model.ClaimRangeAt(f.PerCommitS)
+	where := fmt.Sprintf("the claim's %.0f–%.0f %% gain holds for no per-record work", 100*model.ClaimGainLow, 100*model.ClaimGainHigh)
+	if r.Holds {
+		where = fmt.Sprintf("the claim's %.0f–%.0f %% gain holds for per-record work between %s and %s", 100*model.ClaimGainLow, 100*model.ClaimGainHigh, plot.Seconds(r.From), plot.Seconds(r.To))
+	}
+	n := f.RecordsPerCommitAt(model.ClaimBatched)
+	fires := "the count fires first"
+	if n < model.ClaimBatched.Records {
+		fires = fmt.Sprintf("the %g s timer fires first", model.ClaimBatched.Seconds)
+	}
+	return []string{
+		fmt.Sprintf("Model: at this cluster's fitted commit cost c = %s (%s), %s; at its fitted p = %s the model predicts %+.0f %% (claim map figure).",
+			plot.Seconds(f.PerCommitS), name, where, plot.Seconds(f.PerRecordS), 100*f.ClaimGain()),
+		fmt.Sprintf("The price: at that p and c, %s commits every %s records (%s), so a crash replays about %s records on average (N/2), against %s for %s.",
+			model.ClaimBatched, plot.Human(n), fires, plot.Human(f.ReplayAt(model.ClaimBatched)), plot.Human(f.ReplayAt(model.ClaimFrequent)), model.ClaimFrequent),
+	}
 }
 
 func planTable(recs []model.Recommendation, b model.Budget) *Table {

@@ -137,3 +137,34 @@ func TestLoadTableShowsBrokerCostAndFewSamples(t *testing.T) {
 		t.Fatal("no committing rows in the load table")
 	}
 }
+
+// The claim section says in words where the claim holds at this
+// cluster's fitted commit cost, and what batching costs in replay.
+func TestClaimSaysWhereItHolds(t *testing.T) {
+	r, err := Build(fixture(t), model.Budget{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.Panels[0]
+	notes := strings.Join(p.Claim.Notes, "\n")
+	for _, want := range []string{"fitted commit cost c = ", "gain holds for per-record work between ", "the model predicts +",
+		"a crash replays about 5k records on average (N/2), against 50 for 100 records or 5 s"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the claim's notes lack %q:\n%s", want, notes)
+		}
+	}
+	// Without a single fit the sentence says what is unknown, not a number.
+	var flat []results.Result
+	for _, res := range fixture(t) {
+		if res.Strategy == "none" || res.Repetition == 1 && res.Interval.Records == 100 && res.Interval.Every == 0 {
+			flat = append(flat, res)
+		}
+	}
+	r, err = Build(flat, model.Budget{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(r.Panels[0].Claim.Notes, "\n"); !strings.Contains(notes, "is unknown") || strings.Contains(notes, "c = ") {
+		t.Errorf("with no fit the claim's notes say:\n%s", notes)
+	}
+}
