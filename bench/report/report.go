@@ -1,14 +1,17 @@
 // Package report turns a run's results into one self-contained HTML page
 // (figures inline, tables, the run's environment) and a Markdown summary
-// fit for a pull request: measurements, the fitted cost model and the
-// points far from it, the domain's batching claim against what was
-// measured, and a capacity plan for a duplicate budget and a rate.
+// fit for a pull request: measurements, what the commits cost the broker,
+// the fitted cost model and the points far from it, the domain's batching
+// claim against what was measured and where the model says it holds, and
+// a capacity plan for a duplicate budget and a rate — defaults where none
+// is given.
 package report
 
 import (
 	"bytes"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"io"
@@ -37,8 +40,10 @@ var templates embed.FS
 
 // Report is a run's report content, shared by the HTML and Markdown forms.
 type Report struct {
-	Title  string
-	Runs   string
+	Title string
+	Runs  string
+	// Budget says what the capacity plans are for, which of it are
+	// defaults and which flag changes each.
 	Budget string
 	Panels []Panel
 }
@@ -46,8 +51,8 @@ type Report struct {
 // Panel is the report on one workload and broker.
 type Panel struct {
 	Title string
-	// Environment, Measurements, Fits, Claim and Plan are the tables;
-	// Plan is nil without a duplicate budget.
+	// Environment, Measurements, Load, Replay, Fits, Claim and Plan are
+	// the tables; Replay is nil without a crash phase.
 	Environment, Measurements, Load, Replay, Fits, Claim, Plan *Table
 	// FarOff lists the points more than model.FarOff from their fit.
 	FarOff []string
@@ -73,14 +78,17 @@ type Table struct {
 	Notes   []string
 }
 
-// Build prepares the report. The budget may be empty (no capacity plan);
+// Build prepares the report, with a capacity plan per panel for ps;
 // withFigures renders the figures for the HTML page.
-func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, error) {
+func Build(rs []results.Result, ps PlanSettings, withFigures bool) (*Report, error) {
+	if ps.Budget.Empty() {
+		return nil, errors.New("a capacity plan needs a duplicate budget: give --dup-budget-records or --dup-budget-seconds above 0, or neither for the default")
+	}
 	panels, err := model.Panels(rs)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Title: "commitbench report", Runs: strings.Join(runIDs(rs), ", "), Budget: budgetText(b)}
+	r := &Report{Title: "commitbench report", Runs: strings.Join(runIDs(rs), ", "), Budget: ps.text()}
 	for _, p := range panels {
 		rp := Panel{
 			Title:        p.Title(),
@@ -93,12 +101,8 @@ func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, erro
 			FarOff:       farOff(p),
 			Violations:   violations(p),
 		}
-		if !b.Empty() {
-			recs, err := p.Plan(b)
-			if err != nil {
-				return nil, fmt.Errorf("planning capacity for %s: %w", p.Title(), err)
-			}
-			rp.Plan = planTable(recs, b)
+		if rp.Plan, err = planTable(p, ps); err != nil {
+			return nil, fmt.Errorf("planning capacity for %s: %w", p.Title(), err)
 		}
 		if withFigures {
 			set, err := plot.Figures([]model.Panel{p})
@@ -147,8 +151,8 @@ func (r *Report) Markdown(w io.Writer) error {
 
 // Write builds the report and writes report.html and report.md into dir,
 // returning their paths.
-func Write(dir string, rs []results.Result, b model.Budget) ([]string, error) {
-	r, err := Build(rs, b, true)
+func Write(dir string, rs []results.Result, ps PlanSettings) ([]string, error) {
+	r, err := Build(rs, ps, true)
 	if err != nil {
 		return nil, err
 	}
@@ -186,20 +190,6 @@ func runIDs(rs []results.Result) []string {
 		}
 	}
 	return ids
-}
-
-func budgetText(b model.Budget) string {
-	var parts []string
-	if b.DupRecords > 0 {
-		parts = append(parts, fmt.Sprintf("at most %s records replayed per crash", plot.Human(b.DupRecords)))
-	}
-	if b.DupSeconds > 0 {
-		parts = append(parts, fmt.Sprintf("at most %s of traffic replayed per crash", plot.Seconds(b.DupSeconds)))
-	}
-	if b.Rate > 0 {
-		parts = append(parts, fmt.Sprintf("a required rate of %s records/s", plot.Human(b.Rate)))
-	}
-	return strings.Join(parts, "; ")
 }
 
 func environmentTable(p model.Panel) *Table {
@@ -468,30 +458,6 @@ func claimModel(p model.Panel) []string {
 		fmt.Sprintf("The price: at that p and c, %s commits every %s records (%s), so a crash replays about %s records on average (N/2), against %s for %s.",
 			model.ClaimBatched, plot.Human(n), fires, plot.Human(f.ReplayAt(model.ClaimBatched)), plot.Human(f.ReplayAt(model.ClaimFrequent)), model.ClaimFrequent),
 	}
-}
-
-func planTable(recs []model.Recommendation, b model.Budget) *Table {
-	t := &Table{Caption: "Capacity plan: the largest measured interval whose worst replay per crash fits the budget",
-		Head: []string{"strategy", "kind", "interval", "replay mean / max per crash (expected)", "budget (records)", "throughput per consumer", "consumers (≥ partitions)", "note"}}
-	for _, r := range recs {
-		row := []string{r.Strategy, string(r.Axis), "none fits", "–", plot.Human(r.BudgetRecords), "–", "–", r.Note}
-		if pt := r.Point; pt != nil {
-			row[2] = pt.Label()
-			row[3] = fmt.Sprintf("%s / %s", plot.Human(pt.ExpectedReplay()), plot.Human(pt.ExpectedMaxReplay()))
-			row[5] = plot.Human(pt.Throughput.Mean) + "/s"
-			if r.Consumers > 0 {
-				row[6] = fmt.Sprint(r.Consumers)
-			}
-		}
-		t.Rows = append(t.Rows, row)
-	}
-	t.Notes = append(t.Notes,
-		"Expected replay: the measured crash phase where it ran, else the model — mean N/2, at most N (count) or r·T at the consumer's full measured rate (time), the rate it runs at while catching up after a crash; a strategy's claimed bound is used when it is larger.",
-		"Consumers: ⌈rate ÷ one consumer's measured throughput at that interval⌉; the topic needs at least as many partitions.")
-	if b.Rate <= 0 {
-		t.Notes = append(t.Notes, "No --rate given: consumers are not planned, and a budget in seconds is taken at each consumer's own measured rate.")
-	}
-	return t
 }
 
 func violations(p model.Panel) []string {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/commitbench/commitbench/bench/model"
+	"github.com/commitbench/commitbench/bench/plot"
 	"github.com/commitbench/commitbench/bench/results"
 )
 
@@ -26,7 +27,7 @@ func fixture(t *testing.T) []results.Result {
 
 func TestWriteFromFixture(t *testing.T) {
 	dir := t.TempDir()
-	paths, err := Write(dir, fixture(t), model.Budget{DupRecords: 5000, Rate: 2e6})
+	paths, err := Write(dir, fixture(t), PlanSettings{Budget: model.Budget{DupRecords: 5000, Rate: 2e6}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +74,10 @@ func TestWriteFromFixture(t *testing.T) {
 	}
 }
 
-func TestMarkdownWithoutBudgetHasNoPlan(t *testing.T) {
-	r, err := Build(fixture(t), model.Budget{}, false)
+// Without a budget or a rate the report still plans, on defaults it
+// names together with the flags that change them.
+func TestDefaultPlanSaysItIsDefault(t *testing.T) {
+	r, err := Build(fixture(t), DefaultPlan(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +85,26 @@ func TestMarkdownWithoutBudgetHasNoPlan(t *testing.T) {
 	if err := r.Markdown(&b); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(b.String(), "Capacity plan") {
-		t.Error("a report without a duplicate budget shows a capacity plan")
+	md := b.String()
+	for _, want := range []string{"Capacity plan", "at most 1k records replayed per crash (the default; --dup-budget-records N",
+		"% of the measured ceiling (none, never commits) — a default; --rate R plans for another",
+		"coordinator capacity not measured (run commitbench capacity"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	// The default rate is half the mean of the none repetitions.
+	var sum float64
+	var n int
+	for _, res := range fixture(t) {
+		if res.Strategy == "none" {
+			sum += res.Throughput.RecordsPerSec
+			n++
+		}
+	}
+	want := "Rate: " + plot.Human(sum/float64(n)/2) + " records/s, 50 % of the measured ceiling"
+	if notes := strings.Join(r.Panels[0].Plan.Notes, "\n"); !strings.Contains(notes, want) {
+		t.Errorf("the plan's notes lack %q:\n%s", want, notes)
 	}
 }
 
@@ -103,7 +124,7 @@ func TestLoadTableShowsBrokerCostAndFewSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Build(rs, model.Budget{}, false)
+	r, err := Build(rs, DefaultPlan(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +162,7 @@ func TestLoadTableShowsBrokerCostAndFewSamples(t *testing.T) {
 // The claim section says in words where the claim holds at this
 // cluster's fitted commit cost, and what batching costs in replay.
 func TestClaimSaysWhereItHolds(t *testing.T) {
-	r, err := Build(fixture(t), model.Budget{}, false)
+	r, err := Build(fixture(t), DefaultPlan(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +181,7 @@ func TestClaimSaysWhereItHolds(t *testing.T) {
 			flat = append(flat, res)
 		}
 	}
-	r, err = Build(flat, model.Budget{}, false)
+	r, err = Build(flat, DefaultPlan(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
