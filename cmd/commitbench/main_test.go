@@ -76,6 +76,7 @@ func TestBadInputExitsNonZero(t *testing.T) {
 		{"wrong DSN", []string{"run", "--sink", "postgres", "--sink-dsn", "postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", writeFile(t, dir, "d.yaml", strings.Replace(small, "none,", "exactly-once-db,", 1))}, "check the DSN"},
 		{"export without format", []string{"results", "export", dir}, "--csv"},
 		{"export of nothing", []string{"results", "export", "--csv", dir}, "no results at"},
+		{"hlog without a directory", []string{"results", "export", "--hlog", "", fixtureDir}, "--hlog needs a directory"},
 		{"negative rate", []string{"report", "--rate", "-5", "-o", dir, fixtureDir}, "--rate -5: must not be negative"},
 		{"zero budget", []string{"report", "--dup-budget-records", "0", "-o", dir, fixtureDir}, "--dup-budget-records 0: a capacity plan needs a duplicate budget"},
 		{"negative coordinator", []string{"report", "--coordinator-commits-per-sec", "-1", "-o", dir, fixtureDir}, "--coordinator-commits-per-sec -1: must not be negative"},
