@@ -8,7 +8,7 @@ BENCHFLAGS ?=
 NODES     ?=
 broker_flag := $(if $(BROKER),--broker $(BROKER),) $(if $(NODES),--nodes $(NODES),)
 
-.PHONY: all build bench test lint plots report gate gate-ab anchor kafka container-image clean
+.PHONY: all build bench test lint plots report screenshot gate gate-ab anchor kafka container-image clean
 
 all: build
 
@@ -27,6 +27,11 @@ plots: build
 
 report: build
 	$(BIN) report $(RESULTS)/latest
+
+# The report as headless Chromium shows it: results/latest/report.png
+# (needs Debian's chromium package).
+screenshot: build
+	$(BIN) report --screenshot $(RESULTS)/latest
 
 gate: build
 	$(BIN) gate --baseline $(RESULTS)/baseline --current $(RESULTS)/latest $(if $(wildcard $(RESULTS)/baseline/gates.yaml),--config $(RESULTS)/baseline/gates.yaml,) $(GATEFLAGS)

@@ -185,7 +185,7 @@ func recommend(strategy string, a Axis, cands []CurvePoint, b Budget) Recommenda
 	if rec.Point == nil {
 		first := cands[0]
 		rec.BudgetRecords = b.records(first.Throughput.Mean)
-		rec.Note = fmt.Sprintf("no measured interval fits: the smallest, %s, may replay %.0f records per crash", first.Label(), first.ExpectedMaxReplay())
+		rec.Note = fmt.Sprintf("none fits: the smallest, %s, may replay %.0f", first.Label(), first.ExpectedMaxReplay())
 		return rec
 	}
 	pt := rec.Point

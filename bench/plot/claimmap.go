@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -139,11 +140,25 @@ func claimMapFigure(p model.Panel) (*Figure, error) {
 		}
 		halo.GlyphStyle = draw.GlyphStyle{Color: color.RGBA{R: 200, A: 255}, Radius: vg.Points(9), Shape: draw.RingGlyph{}}
 		f.plot.Add(mark, halo)
-		f.legend.Add(fmt.Sprintf("this run (%s fit): p = %s, c = %s", name, Seconds(fit.PerRecordS), Seconds(fit.PerCommitS)), mark, halo)
+		f.legend.Add("this run's fit ("+name+")", mark, halo)
+		f.legend.Add(fmt.Sprintf("  p = %s, c = %s", short(fit.PerRecordS), short(fit.PerCommitS)))
 		f.legend.Add(fmt.Sprintf("  model gain there: %+.0f %%", 100*fit.ClaimGain()))
 		f.legend.Add(fmt.Sprintf("  replay per crash: %s vs %s records", Human(fit.ReplayAt(model.ClaimBatched)), Human(fit.ReplayAt(model.ClaimFrequent))))
 	} else {
 		f.legend.Add("no strategy fitted: this run is not marked")
 	}
 	return &f, nil
+}
+
+// short prints seconds to three significant digits: 41.4µs, 2.56ms.
+func short(v float64) string {
+	for _, u := range []struct {
+		div    float64
+		suffix string
+	}{{1, "s"}, {1e-3, "ms"}} {
+		if v >= u.div {
+			return strconv.FormatFloat(v/u.div, 'g', 3, 64) + u.suffix
+		}
+	}
+	return strconv.FormatFloat(v*1e6, 'g', 3, 64) + "µs"
 }

@@ -251,15 +251,15 @@ func legendLine(c color.Color, dashes []vg.Length) *plotter.Line {
 	return &plotter.Line{LineStyle: draw.LineStyle{Color: c, Width: vg.Points(1.5), Dashes: dashes}}
 }
 
-// percentile is one latency percentile drawn per strategy.
+// percentiles are the latency percentiles drawn per strategy.
 var percentiles = []struct {
 	name   string
-	get    func(model.CurvePoint) float64
+	q      summary.Quantile
 	dashes []vg.Length
 }{
-	{"p50", func(pt model.CurvePoint) float64 { return pt.Commit.P50Us }, nil},
-	{"p99", func(pt model.CurvePoint) float64 { return pt.Commit.P99Us }, dashed},
-	{"p99.9", func(pt model.CurvePoint) float64 { return pt.Commit.P999Us }, dotted},
+	{"p50", summary.P50, nil},
+	{"p99", summary.P99, dashed},
+	{"p99.9", summary.P999, dotted},
 }
 
 func latencyFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette) (*Figure, error) {
@@ -272,14 +272,23 @@ func latencyFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal pale
 	lo, hi := xRange(pts)
 	intervalAxis(&f, a, lo, hi)
 	ylo, yhi := math.Inf(1), 0.0
+	thin := false // a tail percentile left out for want of samples
 	for _, s := range ss {
 		for i, pc := range percentiles {
 			var xys plotter.XYs
 			for _, pt := range s.pts {
-				if v := pc.get(pt); v > 0 {
+				v, ok := pc.q.Value(pt.Commit)
+				if !ok {
+					thin = thin || pt.Commit.Count > 0
+					continue
+				}
+				if v > 0 {
 					xys = append(xys, plotter.XY{X: pt.X, Y: v})
 					ylo, yhi = min(ylo, v), max(yhi, v)
 				}
+			}
+			if len(xys) == 0 {
+				continue
 			}
 			legend := ""
 			if i == 0 {
@@ -292,6 +301,10 @@ func latencyFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal pale
 	}
 	for _, pc := range percentiles {
 		f.legend.Add(pc.name, legendLine(gray, pc.dashes))
+	}
+	if thin {
+		f.legend.Add(fmt.Sprintf("p99 drawn from %d commits, p99.9 from %d:", summary.MinSamplesP99, summary.MinSamplesP999))
+		f.legend.Add("  points with fewer are left out")
 	}
 	logAxis(&f.plot.Y, &f.yLabel, ylo, yhi, Human)
 	return &f, nil

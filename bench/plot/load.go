@@ -39,8 +39,8 @@ func loadFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette
 	// commit has nothing to show either.
 	ss := bySeries(pts, func(pt model.CurvePoint) bool { s := m.get(pt); return s.N > 0 && s.Min > 0 })
 	if len(ss) == 0 {
-		return nil, fmt.Sprintf("%s (%s intervals) not drawn: %s measured none (N = 0 over %d cells)",
-			m.title, a, p.Broker.Label(), len(pts)), nil
+		return nil, fmt.Sprintf("%s (%s intervals): not drawn, this %s broker measured none (N = 0 over %d cells)",
+			m.title, a, p.Broker.Kind, len(pts)), nil
 	}
 	f := newFigure(m.name+"-"+string(a), fmt.Sprintf("%s against commit interval (%s intervals); bars: min–max\n%s", m.title, a, m.source(p)),
 		p, "commit interval ("+a.Unit()+")", m.unit)

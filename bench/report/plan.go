@@ -64,7 +64,7 @@ func planTable(p model.Panel, ps PlanSettings) (*Table, error) {
 	if ps.DefaultRate {
 		var basis string
 		b.Rate, basis = p.DefaultRate()
-		rateNote = fmt.Sprintf("Rate: %s records/s, %s — a default; --rate R plans for another.", plot.Human(b.Rate), basis)
+		rateNote = fmt.Sprintf("Rate: %s records/s, %s (a default; --rate R plans for another)", plot.Human(b.Rate), basis)
 		if b.Rate <= 0 {
 			rateNote = "Rate: none — nothing was measured to take a default from; --rate R plans for one."
 		}
@@ -73,14 +73,18 @@ func planTable(p model.Panel, ps PlanSettings) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{Caption: "Capacity plan: the largest measured interval whose worst replay per crash fits the budget, and what binds there",
+	caption := "Capacity plan: the largest measured interval whose worst replay per crash fits the budget, and what binds there"
+	if rateNote != "" {
+		caption += ". " + rateNote
+	}
+	t := &Table{Caption: caption,
 		Head: []string{"strategy", "kind", "interval", "replay mean / max per crash (expected)", "budget (records)", "interval set by",
 			"throughput per consumer", "consumers (≥ partitions)", "group commits/s", "coordinator", "note"}}
 	for _, r := range recs {
 		t.Rows = append(t.Rows, planRow(r, b))
 	}
-	if rateNote != "" {
-		t.Notes = append(t.Notes, rateNote)
+	if b.CoordinatorCommitsPerSec <= 0 {
+		t.Notes = append(t.Notes, "Coordinator capacity not measured (run commitbench capacity, then give --coordinator-commits-per-sec): the group's commits/s are shown, not judged.")
 	}
 	t.Notes = append(t.Notes,
 		"Expected replay: the measured crash phase where it ran, else the model — mean N/2, at most N (count) or r·T at the consumer's full measured rate (time), the rate it runs at while catching up after a crash; a strategy's claimed bound is used when it is larger.",
@@ -112,7 +116,7 @@ func planRow(r model.Recommendation, b model.Budget) []string {
 		row[7] = fmt.Sprintf("1 (%.1f× headroom)", pt.Throughput.Mean/b.Rate)
 	}
 	row[8] = plot.Human(r.GroupCommitsPerSec)
-	row[9] = "not measured (run commitbench capacity)"
+	row[9] = "not measured"
 	if c := r.Coordinator; c.Measured {
 		row[9] = fmt.Sprintf("%.0f %% of its %s/s", 100*r.GroupCommitsPerSec/c.LimitCommitsPerSec, plot.Human(c.LimitCommitsPerSec))
 		if c.Binds {

@@ -251,7 +251,7 @@ func loadTable(p model.Panel) *Table {
 		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), rate(pt.Throughput), fmt.Sprintf("%.0f", pt.Commits.Mean),
 			counted(pt.WorkerCPUSeconds, "%.2f"), counted(pt.BrokerCPUSeconds, "%.2f"), counted(pt.BrokerCPUPer1kCommits, "%.3f"), counted(pt.OffsetsBytesPerCommit, "%.0f")})
 	}
-	t.Notes = append(t.Notes, fmt.Sprintf("Broker CPU is that of %s over the whole phase, fetches included: per commit it shrinks with the interval only as far as commits, not records, drive it. (n=…) marks a figure fewer than %d repetitions measured.",
+	t.Notes = append(t.Notes, fmt.Sprintf("Broker CPU is that of %s over the whole phase, fetches included: at long intervals few commits share the fetches' CPU, so per commit it grows; the broker CPU column across intervals shows what the commits add. (n=…) marks a figure fewer than %d repetitions measured.",
 		p.Broker.CPUSource(), summary.MinRepetitions))
 	if p.Broker.Kind == cluster.KindEmbedded {
 		t.Notes = append(t.Notes, "The embedded broker runs inside the harness process, so its CPU is the harness's too, and it keeps no __consumer_offsets log: bytes per commit are not measured.")

@@ -87,7 +87,7 @@ func TestDefaultPlanSaysItIsDefault(t *testing.T) {
 	}
 	md := b.String()
 	for _, want := range []string{"Capacity plan", "at most 1k records replayed per crash (the default; --dup-budget-records N",
-		"% of the measured ceiling (none, never commits) — a default; --rate R plans for another",
+		"% of the measured ceiling (none, never commits) (a default; --rate R plans for another)",
 		"coordinator capacity not measured (run commitbench capacity"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q", want)
@@ -103,8 +103,8 @@ func TestDefaultPlanSaysItIsDefault(t *testing.T) {
 		}
 	}
 	want := "Rate: " + plot.Human(sum/float64(n)/2) + " records/s, 50 % of the measured ceiling"
-	if notes := strings.Join(r.Panels[0].Plan.Notes, "\n"); !strings.Contains(notes, want) {
-		t.Errorf("the plan's notes lack %q:\n%s", want, notes)
+	if c := r.Panels[0].Plan.Caption; !strings.Contains(c, want) {
+		t.Errorf("the plan's caption lacks %q: %s", want, c)
 	}
 }
 

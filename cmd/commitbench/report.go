@@ -2,22 +2,26 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/report"
+	"github.com/commitbench/commitbench/bench/report/browser"
 	"github.com/commitbench/commitbench/bench/results"
 )
 
 // newReportCmd writes a run's HTML report and Markdown summary.
 func newReportCmd() *cobra.Command {
 	var (
-		ps  = report.DefaultPlan()
-		out string
+		ps         = report.DefaultPlan()
+		out        string
+		screenshot bool
 	)
 	cmd := &cobra.Command{
 		Use:   "report <results>",
@@ -36,6 +40,13 @@ measured no-commit ceiling as the rate, and says so.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := planFlags(cmd.Flags(), &ps); err != nil {
 				return err
+			}
+			chromium := ""
+			if screenshot {
+				var err error
+				if chromium, err = browser.Find(); err != nil {
+					return fmt.Errorf("--screenshot: %w", err)
+				}
 			}
 			rs, err := results.Read(args[0])
 			if err != nil {
@@ -61,6 +72,13 @@ measured no-commit ceiling as the rate, and says so.
 			if ps.DefaultBudget || ps.DefaultRate {
 				fmt.Fprintln(cmd.OutOrStdout(), "capacity plan on defaults (--dup-budget-records, --dup-budget-seconds, --rate set others)")
 			}
+			if screenshot {
+				path, err := writeScreenshot(cmd, chromium, paths[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "wrote", path)
+			}
 			return nil
 		},
 	}
@@ -70,7 +88,42 @@ measured no-commit ceiling as the rate, and says so.
 	f.Float64Var(&ps.Budget.Rate, "rate", 0, "records/s the consumer group must sustain (default: half of each panel's measured ceiling; 0 plans no consumers)")
 	f.Float64Var(&ps.Budget.CoordinatorCommitsPerSec, "coordinator-commits-per-sec", 0, "commits/s the group coordinator sustains, as commitbench capacity measures it (default: not measured)")
 	f.StringVarP(&out, "out", "o", "", "directory for report.html and report.md (default: the results directory)")
+	f.BoolVar(&screenshot, "screenshot", false, "also open report.html in headless Chromium, check every figure loaded, and save the whole page as report.png")
 	return cmd
+}
+
+// screenshotFile is the screenshot --screenshot writes beside the report.
+const screenshotFile = "report.png"
+
+// writeScreenshot opens the written page in Chromium and saves the whole
+// page beside it; a figure that did not load, or an error on the console,
+// fails the command after the screenshot is saved.
+func writeScreenshot(cmd *cobra.Command, chromium, page string) (string, error) {
+	abs, err := filepath.Abs(page)
+	if err != nil {
+		return "", fmt.Errorf("--screenshot: %w", err)
+	}
+	profile, err := os.MkdirTemp("", "commitbench-chromium-")
+	if err != nil {
+		return "", fmt.Errorf("--screenshot: a profile directory for Chromium: %w", err)
+	}
+	defer func() {
+		if err := os.RemoveAll(profile); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "commitbench: --screenshot: Chromium's profile %s is left behind: %v\n", profile, err)
+		}
+	}()
+	p, err := browser.Load(cmd.Context(), (&url.URL{Scheme: "file", Path: abs}).String(), browser.Options{ExecPath: chromium, UserDataDir: profile})
+	if err != nil {
+		return "", fmt.Errorf("--screenshot: %w", err)
+	}
+	path := filepath.Join(filepath.Dir(page), screenshotFile)
+	if err := results.WriteFileAtomic(path, p.Screenshot); err != nil {
+		return "", err
+	}
+	if probs := p.Problems(); len(probs) > 0 {
+		return path, fmt.Errorf("--screenshot: %s looks broken in Chromium (%d problems; screenshot in %s): %s", page, len(probs), path, strings.Join(probs, "; "))
+	}
+	return path, nil
 }
 
 // planFlags validates the plan's flags and marks which were left at their

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/commitbench/commitbench/bench/report/browser"
 )
 
 // report plans capacity with no flags, on defaults it names; a budget in
@@ -44,5 +47,29 @@ func TestReportPlansByDefault(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// report --screenshot saves the page as Chromium shows it beside the
+// report, once every figure loaded.
+func TestReportScreenshot(t *testing.T) {
+	if _, err := browser.Find(); err != nil {
+		if os.Getenv("COMMITBENCH_REQUIRE_CHROMIUM") == "1" {
+			t.Fatalf("COMMITBENCH_REQUIRE_CHROMIUM=1, but: %v", err)
+		}
+		t.Skipf("%v (set COMMITBENCH_REQUIRE_CHROMIUM=1 to fail instead)", err)
+	}
+	dir := t.TempDir()
+	out, err := commitbench("report", "--screenshot", "-o", dir, filepath.Join(fixtureDir, "local")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	f, err := os.Open(filepath.Join(dir, screenshotFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("%s is not a PNG: %v", screenshotFile, err)
 	}
 }
