@@ -246,3 +246,26 @@ func TestFitRefusesMeaninglessFits(t *testing.T) {
 		t.Error("autocommit's flat, noisy points were fitted")
 	}
 }
+
+// Repetitions of one interval scatter in records per commit; a line
+// through that scatter is no cost model, however well it fits.
+func TestFitNeedsTwoMeasuredIntervals(t *testing.T) {
+	var rs []results.Result
+	for rep, n := range []int64{980, 1000, 1030} { // one time interval, N varies
+		rs = append(rs, results.Result{
+			SchemaVersion: results.SchemaVersion, Key: "w/autocommit/100ms", Workload: "w", Strategy: "autocommit",
+			Guarantee: "at-least-once", Repetition: rep + 1, Interval: spec.Interval{Every: spec.Duration(100 * time.Millisecond)},
+			Throughput: results.Throughput{RecordsPerSec: 1 / (1e-6 + 50e-6/float64(n)), MeasuredRecords: 100 * n, Commits: 100},
+		})
+	}
+	ps, err := Panels(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := ps[0].Fits["autocommit"]; ok {
+		t.Errorf("fitted %+v to one interval", f)
+	}
+	if err := ps[0].FitErrors["autocommit"]; err == nil || !strings.Contains(err.Error(), "two intervals") {
+		t.Errorf("fit error %v, want one naming the single interval", err)
+	}
+}
