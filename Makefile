@@ -11,7 +11,7 @@ broker_flag := $(if $(BROKER),--broker $(BROKER),) $(if $(NODES),--nodes $(NODES
 CAPACITY  ?= workloads/capacity/embedded.yaml
 CAPFLAGS  ?=
 
-.PHONY: all build bench test lint plots report gate gate-ab anchor capacity kafka container-image clean
+.PHONY: all build bench test lint plots report screenshot gate gate-ab anchor capacity kafka container-image clean
 
 all: build
 
@@ -30,6 +30,11 @@ plots: build
 
 report: build
 	$(BIN) report $(RESULTS)/latest
+
+# The report as headless Chromium shows it: results/latest/report.png
+# (needs Debian's chromium package).
+screenshot: build
+	$(BIN) report --screenshot $(RESULTS)/latest
 
 gate: build
 	$(BIN) gate --baseline $(RESULTS)/baseline --current $(RESULTS)/latest $(if $(wildcard $(RESULTS)/baseline/gates.yaml),--config $(RESULTS)/baseline/gates.yaml,) $(GATEFLAGS)

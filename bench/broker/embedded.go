@@ -50,7 +50,7 @@ func StartEmbedded(o Options) (*Embedded, error) {
 		}
 	}
 	return &Embedded{c: c, desc: DelayedDescription(cluster.Description{
-		Kind:               "embedded",
+		Kind:               cluster.KindEmbedded,
 		Version:            "kfake " + buildinfo.Module("github.com/twmb/franz-go/pkg/kfake"),
 		Brokers:            1,
 		OffsetsReplication: 1,

@@ -62,6 +62,18 @@ func (d Description) DelayNote() string {
 	return fmt.Sprintf("+%s emulated latency on %s (database commits not delayed)", time.Duration(d.EmulatedCommitDelayNs), reqs)
 }
 
+// KindEmbedded is the in-process fake broker (franz-go's kfake).
+const KindEmbedded = "embedded"
+
+// CPUSource says whose CPU time a result's broker_cpu_s is: kfake runs
+// inside the harness process, so there it is that whole process's.
+func (d Description) CPUSource() string {
+	if d.Kind == KindEmbedded {
+		return "the harness process, which the embedded broker shares"
+	}
+	return "the broker processes"
+}
+
 func plural(n int, s string) string {
 	if n == 1 {
 		return "1 " + s

@@ -10,7 +10,10 @@ const (
 )
 
 // claimed are the intervals the claim compares, per axis (records, seconds).
-var claimed = map[Axis][2]float64{AxisCount: {100, 10_000}, AxisTime: {5, 60}}
+var claimed = map[Axis][2]float64{
+	AxisCount: {ClaimFrequent.Records, ClaimBatched.Records},
+	AxisTime:  {ClaimFrequent.Seconds, ClaimBatched.Seconds},
+}
 
 // ClaimCheck sets what one strategy measured next to the claim.
 type ClaimCheck struct {
@@ -27,7 +30,7 @@ type ClaimCheck struct {
 }
 
 // Within reports whether the measured gain lies in the claimed range.
-func (c ClaimCheck) Within() bool { return c.Gain >= ClaimGainLow && c.Gain <= ClaimGainHigh }
+func (c ClaimCheck) Within() bool { return InClaim(c.Gain) }
 
 // CheckClaim compares, per series (a strategy's pure-count, time or hybrid
 // intervals) and axis with at least two intervals, the measured throughput

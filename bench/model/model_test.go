@@ -100,9 +100,83 @@ func TestPlanPicksLargestIntervalWithinBudget(t *testing.T) {
 		if want := int(math.Ceil(2e6 / r.Point.Throughput.Mean)); r.Consumers != want {
 			t.Errorf("consumers = %d, want %d", r.Consumers, want)
 		}
+		// The replay budget is what stops it: 10,000 records is larger.
+		if r.Exceeds == nil || r.Exceeds.Label() != "10000rec" {
+			t.Errorf("the budget ruled out %v, want 10000rec", r.Exceeds)
+		}
+		// 2M records/s committed every 1,000 records is 2,000 commits/s
+		// however many consumers share it.
+		if math.Abs(r.GroupCommitsPerSec-2000) > 1e-6 {
+			t.Errorf("group commits/s %g, want 2000", r.GroupCommitsPerSec)
+		}
+		if !r.ThroughputBinds() || r.Coordinator.Measured {
+			t.Errorf("2M records/s over a ~600k/s consumer: throughput binds %t; coordinator measured %t without a limit", r.ThroughputBinds(), r.Coordinator.Measured)
+		}
 		return
 	}
 	t.Fatal("no count-interval plan for at-least-once-sync")
+}
+
+// Given the coordinator's capacity, the plan says whether the group's
+// commits fit it, and how many records per commit would.
+func TestPlanChecksTheCoordinator(t *testing.T) {
+	p := fixturePanel(t)
+	for _, k := range []struct {
+		limit float64
+		binds bool
+	}{{1000, true}, {5000, false}} {
+		recs, err := p.Plan(Budget{DupRecords: 5000, Rate: 2e6, CoordinatorCommitsPerSec: k.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Strategy != "at-least-once-sync" || r.Axis != AxisCount {
+				continue
+			}
+			c := r.Coordinator
+			if !c.Measured || c.Binds != k.binds || c.MinRecordsPerCommit != 2e6/k.limit {
+				t.Errorf("limit %g commits/s: %+v, want binds %t and at least %g records per commit", k.limit, c, k.binds, 2e6/k.limit)
+			}
+		}
+	}
+}
+
+// A time interval commits every T whatever the rate; a hybrid one at the
+// faster of its two triggers.
+func TestCommitsPerSecAt(t *testing.T) {
+	mk := func(records int64, every time.Duration) CurvePoint {
+		pt := CurvePoint{}
+		pt.Interval = spec.Interval{Records: records, Every: spec.Duration(every)}
+		pt.RecordsPerCommit = math.Inf(1)
+		return pt
+	}
+	for _, k := range []struct {
+		pt   CurvePoint
+		rate float64
+		want float64
+	}{
+		{mk(1000, 0), 50_000, 50},
+		{mk(0, 100*time.Millisecond), 50_000, 10},
+		{mk(1000, 100*time.Millisecond), 50_000, 50}, // the count fires first
+		{mk(1000, 100*time.Millisecond), 2_000, 10},  // the timer does
+	} {
+		if got := k.pt.CommitsPerSecAt(k.rate); math.Abs(got-k.want) > 1e-9 {
+			t.Errorf("%s at %g records/s: %g commits/s, want %g", k.pt.Label(), k.rate, got, k.want)
+		}
+	}
+}
+
+// With no rate given, a plan sustains half the measured ceiling.
+func TestDefaultRateIsHalfTheCeiling(t *testing.T) {
+	p := fixturePanel(t)
+	rate, basis := p.DefaultRate()
+	if want := p.Ceiling[0].Throughput.Mean / 2; rate != want || !strings.Contains(basis, "ceiling") {
+		t.Errorf("default rate %g (%s), want %g, half the ceiling", rate, basis, want)
+	}
+	p.Ceiling = nil
+	if rate, basis := p.DefaultRate(); rate <= 0 || !strings.Contains(basis, "fastest") {
+		t.Errorf("without a ceiling: %g (%s), want half the fastest point", rate, basis)
+	}
 }
 
 func TestPlanNeedsBudget(t *testing.T) {
@@ -170,5 +244,28 @@ func TestFitRefusesMeaninglessFits(t *testing.T) {
 	p := fixturePanel(t)
 	if err := p.FitErrors["autocommit"]; err == nil {
 		t.Error("autocommit's flat, noisy points were fitted")
+	}
+}
+
+// Repetitions of one interval scatter in records per commit; a line
+// through that scatter is no cost model, however well it fits.
+func TestFitNeedsTwoMeasuredIntervals(t *testing.T) {
+	var rs []results.Result
+	for rep, n := range []int64{980, 1000, 1030} { // one time interval, N varies
+		rs = append(rs, results.Result{
+			SchemaVersion: results.SchemaVersion, Key: "w/autocommit/100ms", Workload: "w", Strategy: "autocommit",
+			Guarantee: "at-least-once", Repetition: rep + 1, Interval: spec.Interval{Every: spec.Duration(100 * time.Millisecond)},
+			Throughput: results.Throughput{RecordsPerSec: 1 / (1e-6 + 50e-6/float64(n)), MeasuredRecords: 100 * n, Commits: 100},
+		})
+	}
+	ps, err := Panels(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := ps[0].Fits["autocommit"]; ok {
+		t.Errorf("fitted %+v to one interval", f)
+	}
+	if err := ps[0].FitErrors["autocommit"]; err == nil || !strings.Contains(err.Error(), "two intervals") {
+		t.Errorf("fit error %v, want one naming the single interval", err)
 	}
 }

@@ -188,7 +188,23 @@ func (p *Panel) fit() {
 		}
 		return obs
 	}
+	// intervals counts the strategy's measured intervals (leaving one
+	// point out): repetitions of one interval scatter in N, and a line
+	// through that scatter is noise, however well it fits.
+	intervals := func(s string, skip int) int {
+		seen := map[string]bool{}
+		for i, pt := range p.Points {
+			if pt.Strategy == s && i != skip {
+				seen[pt.Label()] = true
+			}
+		}
+		return len(seen)
+	}
 	for _, s := range p.Strategies() {
+		if n := intervals(s, -1); n < 2 {
+			p.FitErrors[s] = fmt.Errorf("fitting the cost model needs at least two intervals; %s was measured at %d", s, n)
+			continue
+		}
 		f, err := FitCost(obsOf(s, -1))
 		if err != nil {
 			p.FitErrors[s] = err
@@ -200,6 +216,9 @@ func (p *Panel) fit() {
 	// (leave one out): an outlier must not bend the curve it is judged by,
 	// nor pull the whole fit below MinR2 and so escape notice.
 	for i, pt := range p.Points {
+		if intervals(pt.Strategy, i) < 2 {
+			continue
+		}
 		f, err := FitCost(obsOf(pt.Strategy, i))
 		if err != nil {
 			continue

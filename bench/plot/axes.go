@@ -23,11 +23,12 @@ func logAxis(a *gplot.Axis, axisLabel *string, lo, hi float64, label func(float6
 	*axisLabel += " (log scale)"
 }
 
-// logTicks marks every 1–9×10^k; it labels the powers of ten, and 2× and 5×
-// too when the axis spans less than two decades.
+// logTicks marks every 1–9×10^k; it labels the powers of ten, 2× and 5×
+// too when the axis spans less than two and a half decades, and every
+// mark when it spans less than one, so that a narrow axis can be read.
 func logTicks(label func(float64) string) gplot.Ticker {
 	return gplot.TickerFunc(func(lo, hi float64) []gplot.Tick {
-		few := math.Log10(hi/lo) < 2
+		few, narrow := math.Log10(hi/lo) < 2.5, math.Log10(hi/lo) < 1
 		var ts []gplot.Tick
 		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
 			for m := 1.0; m < 10; m++ {
@@ -36,7 +37,7 @@ func logTicks(label func(float64) string) gplot.Ticker {
 					continue
 				}
 				t := gplot.Tick{Value: v}
-				if m == 1 || few && (m == 2 || m == 5) {
+				if m == 1 || few && (m == 2 || m == 5) || narrow {
 					t.Label = label(v)
 				}
 				ts = append(ts, t)

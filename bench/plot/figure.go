@@ -41,32 +41,43 @@ type Figure struct {
 }
 
 // FromResults summarises results into panels and draws their figures.
-func FromResults(rs []results.Result) ([]Figure, error) {
+func FromResults(rs []results.Result) (Set, error) {
 	panels, err := model.Panels(rs)
 	if err != nil {
-		return nil, err
+		return Set{}, err
 	}
 	return Figures(panels)
 }
 
+// Set is the figures drawn for some panels, and notes naming the figures
+// the data could not support and why (a broker that measured no load).
+type Set struct {
+	Figures []Figure
+	Notes   []string
+}
+
 // Figures draws every figure the panels' data supports. With more than one
 // panel, names are prefixed with the panel's workload and broker.
-func Figures(panels []model.Panel) ([]Figure, error) {
-	var out []Figure
+func Figures(panels []model.Panel) (Set, error) {
+	var out Set
 	for _, p := range panels {
-		figs, err := panelFigures(p)
+		figs, notes, err := panelFigures(p)
 		if err != nil {
-			return nil, fmt.Errorf("plotting %s: %w", p.Title(), err)
+			return Set{}, fmt.Errorf("plotting %s: %w", p.Title(), err)
 		}
 		if len(panels) > 1 {
 			for i := range figs {
 				figs[i].Name = slug(p.Workload+"-"+p.Broker.Kind+"-"+p.Broker.Label()) + "-" + figs[i].Name
 			}
+			for i := range notes {
+				notes[i] = p.Title() + ": " + notes[i]
+			}
 		}
-		out = append(out, figs...)
+		out.Figures = append(out.Figures, figs...)
+		out.Notes = append(out.Notes, notes...)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("the results hold nothing to plot")
+	if len(out.Figures) == 0 {
+		return Set{}, fmt.Errorf("the results hold nothing to plot")
 	}
 	return out, nil
 }

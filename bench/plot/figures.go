@@ -22,11 +22,14 @@ import (
 // returns nil when the data has nothing for it.
 type figureFunc func(model.Panel, model.Axis, []model.CurvePoint, palette) (*Figure, error)
 
-// panelFigures draws one panel: each interval figure per axis, then a
-// latency distribution per strategy.
-func panelFigures(p model.Panel) ([]Figure, error) {
+// panelFigures draws one panel: each interval figure per axis, the
+// broker's load per axis, the claim map, then a latency distribution per
+// strategy. The
+// notes say which figures the data could not support, and why.
+func panelFigures(p model.Panel) ([]Figure, []string, error) {
 	pal := newPalette(p)
 	var figs []Figure
+	var notes []string
 	for _, a := range model.Axes {
 		pts := p.OnAxis(a)
 		if len(pts) == 0 {
@@ -35,23 +38,40 @@ func panelFigures(p model.Panel) ([]Figure, error) {
 		for _, fn := range []figureFunc{throughputFigure, latencyFigure, replayFigure, lossFigure, frontierFigure} {
 			f, err := fn(p, a, pts, pal)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if f != nil {
 				figs = append(figs, *f)
 			}
 		}
+		for _, m := range loadMeasures {
+			f, note, err := loadFigure(p, a, pts, pal, m)
+			if err != nil {
+				return nil, nil, fmt.Errorf("drawing %s: %w", m.title, err)
+			}
+			if f != nil {
+				figs = append(figs, *f)
+			}
+			if note != "" {
+				notes = append(notes, note)
+			}
+		}
 	}
+	cm, err := claimMapFigure(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("drawing the claim map: %w", err)
+	}
+	figs = append(figs, *cm)
 	for _, s := range p.Strategies() {
 		f, err := distributionFigure(p, s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if f != nil {
 			figs = append(figs, *f)
 		}
 	}
-	return figs, nil
+	return figs, notes, nil
 }
 
 // series is one line: a series' points along the axis.
@@ -231,15 +251,15 @@ func legendLine(c color.Color, dashes []vg.Length) *plotter.Line {
 	return &plotter.Line{LineStyle: draw.LineStyle{Color: c, Width: vg.Points(1.5), Dashes: dashes}}
 }
 
-// percentile is one latency percentile drawn per strategy.
+// percentiles are the latency percentiles drawn per strategy.
 var percentiles = []struct {
 	name   string
-	get    func(model.CurvePoint) float64
+	q      summary.Quantile
 	dashes []vg.Length
 }{
-	{"p50", func(pt model.CurvePoint) float64 { return pt.Commit.P50Us }, nil},
-	{"p99", func(pt model.CurvePoint) float64 { return pt.Commit.P99Us }, dashed},
-	{"p99.9", func(pt model.CurvePoint) float64 { return pt.Commit.P999Us }, dotted},
+	{"p50", summary.P50, nil},
+	{"p99", summary.P99, dashed},
+	{"p99.9", summary.P999, dotted},
 }
 
 func latencyFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal palette) (*Figure, error) {
@@ -252,14 +272,23 @@ func latencyFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal pale
 	lo, hi := xRange(pts)
 	intervalAxis(&f, a, lo, hi)
 	ylo, yhi := math.Inf(1), 0.0
+	thin := false // a tail percentile left out for want of samples
 	for _, s := range ss {
 		for i, pc := range percentiles {
 			var xys plotter.XYs
 			for _, pt := range s.pts {
-				if v := pc.get(pt); v > 0 {
+				v, ok := pc.q.Value(pt.Commit)
+				if !ok {
+					thin = thin || pt.Commit.Count > 0
+					continue
+				}
+				if v > 0 {
 					xys = append(xys, plotter.XY{X: pt.X, Y: v})
 					ylo, yhi = min(ylo, v), max(yhi, v)
 				}
+			}
+			if len(xys) == 0 {
+				continue
 			}
 			legend := ""
 			if i == 0 {
@@ -272,6 +301,10 @@ func latencyFigure(p model.Panel, a model.Axis, pts []model.CurvePoint, pal pale
 	}
 	for _, pc := range percentiles {
 		f.legend.Add(pc.name, legendLine(gray, pc.dashes))
+	}
+	if thin {
+		f.legend.Add(fmt.Sprintf("p99 drawn from %d commits, p99.9 from %d:", summary.MinSamplesP99, summary.MinSamplesP999))
+		f.legend.Add("  points with fewer are left out")
 	}
 	logAxis(&f.plot.Y, &f.yLabel, ylo, yhi, Human)
 	return &f, nil

@@ -1,22 +1,27 @@
 // Package report turns a run's results into one self-contained HTML page
 // (figures inline, tables, the run's environment) and a Markdown summary
-// fit for a pull request: measurements, the fitted cost model and the
-// points far from it, the domain's batching claim against what was
-// measured, and a capacity plan for a duplicate budget and a rate.
+// fit for a pull request: measurements, what the commits cost the broker,
+// the fitted cost model and the points far from it, the domain's batching
+// claim against what was measured and where the model says it holds, and
+// a capacity plan for a duplicate budget and a rate — defaults where none
+// is given.
 package report
 
 import (
 	"bytes"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	texttemplate "text/template"
 
+	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/metrics"
 	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/plot"
@@ -35,8 +40,10 @@ var templates embed.FS
 
 // Report is a run's report content, shared by the HTML and Markdown forms.
 type Report struct {
-	Title  string
-	Runs   string
+	Title string
+	Runs  string
+	// Budget says what the capacity plans are for, which of it are
+	// defaults and which flag changes each.
 	Budget string
 	Panels []Panel
 }
@@ -44,14 +51,16 @@ type Report struct {
 // Panel is the report on one workload and broker.
 type Panel struct {
 	Title string
-	// Environment, Measurements, Fits, Claim and Plan are the tables;
-	// Plan is nil without a duplicate budget.
+	// Environment, Measurements, Load, Replay, Fits, Claim and Plan are
+	// the tables; Replay is nil without a crash phase.
 	Environment, Measurements, Load, Replay, Fits, Claim, Plan *Table
 	// FarOff lists the points more than model.FarOff from their fit.
 	FarOff []string
 	// Violations lists every breach a strategy's claim suffered.
 	Violations []string
 	Figures    []Figure
+	// FigureNotes name the figures the data could not support, and why.
+	FigureNotes []string
 }
 
 // Figure is one inline figure.
@@ -69,14 +78,17 @@ type Table struct {
 	Notes   []string
 }
 
-// Build prepares the report. The budget may be empty (no capacity plan);
+// Build prepares the report, with a capacity plan per panel for ps;
 // withFigures renders the figures for the HTML page.
-func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, error) {
+func Build(rs []results.Result, ps PlanSettings, withFigures bool) (*Report, error) {
+	if ps.Budget.Empty() {
+		return nil, errors.New("a capacity plan needs a duplicate budget: give --dup-budget-records or --dup-budget-seconds above 0, or neither for the default")
+	}
 	panels, err := model.Panels(rs)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Title: "commitbench report", Runs: strings.Join(runIDs(rs), ", "), Budget: budgetText(b)}
+	r := &Report{Title: "commitbench report", Runs: strings.Join(runIDs(rs), ", "), Budget: ps.text()}
 	for _, p := range panels {
 		rp := Panel{
 			Title:        p.Title(),
@@ -89,19 +101,16 @@ func Build(rs []results.Result, b model.Budget, withFigures bool) (*Report, erro
 			FarOff:       farOff(p),
 			Violations:   violations(p),
 		}
-		if !b.Empty() {
-			recs, err := p.Plan(b)
-			if err != nil {
-				return nil, fmt.Errorf("planning capacity for %s: %w", p.Title(), err)
-			}
-			rp.Plan = planTable(recs, b)
+		if rp.Plan, err = planTable(p, ps); err != nil {
+			return nil, fmt.Errorf("planning capacity for %s: %w", p.Title(), err)
 		}
 		if withFigures {
-			figs, err := plot.Figures([]model.Panel{p})
+			set, err := plot.Figures([]model.Panel{p})
 			if err != nil {
 				return nil, err
 			}
-			for _, f := range figs {
+			rp.FigureNotes = set.Notes
+			for _, f := range set.Figures {
 				png, err := f.Render("png")
 				if err != nil {
 					return nil, err
@@ -142,10 +151,13 @@ func (r *Report) Markdown(w io.Writer) error {
 
 // Write builds the report and writes report.html and report.md into dir,
 // returning their paths.
-func Write(dir string, rs []results.Result, b model.Budget) ([]string, error) {
-	r, err := Build(rs, b, true)
+func Write(dir string, rs []results.Result, ps PlanSettings) ([]string, error) {
+	r, err := Build(rs, ps, true)
 	if err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the report directory: %w", err)
 	}
 	var paths []string
 	for _, out := range []struct {
@@ -178,20 +190,6 @@ func runIDs(rs []results.Result) []string {
 		}
 	}
 	return ids
-}
-
-func budgetText(b model.Budget) string {
-	var parts []string
-	if b.DupRecords > 0 {
-		parts = append(parts, fmt.Sprintf("at most %s records replayed per crash", plot.Human(b.DupRecords)))
-	}
-	if b.DupSeconds > 0 {
-		parts = append(parts, fmt.Sprintf("at most %s of traffic replayed per crash", plot.Seconds(b.DupSeconds)))
-	}
-	if b.Rate > 0 {
-		parts = append(parts, fmt.Sprintf("a required rate of %s records/s", plot.Human(b.Rate)))
-	}
-	return strings.Join(parts, "; ")
 }
 
 func environmentTable(p model.Panel) *Table {
@@ -245,18 +243,30 @@ func measurementTable(p model.Panel) *Table {
 }
 
 // loadTable is what the commits cost the broker and the worker, per
-// throughput phase.
+// throughput phase, next to the throughput they bought.
 func loadTable(p model.Panel) *Table {
-	t := &Table{Caption: "Load per throughput phase (mean over the repetitions that measured it)",
-		Head: []string{"strategy", "interval", "commits", "worker CPU (s)", "broker CPU (s)", "broker CPU per 1,000 commits (s)", "__consumer_offsets bytes per commit"}}
+	t := &Table{Caption: "Load per throughput phase: what the commits cost the broker, next to throughput (mean over the repetitions that measured it)",
+		Head: []string{"strategy", "interval", "throughput (records/s)", "commits", "worker CPU (s)", "broker CPU (s)", "broker CPU per 1,000 commits (s)", "__consumer_offsets bytes per commit"}}
 	for _, pt := range append(append([]model.CurvePoint(nil), p.Ceiling...), p.Points...) {
-		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), fmt.Sprintf("%.0f", pt.Commits.Mean),
-			stat(pt.WorkerCPUSeconds, "%.2f"), stat(pt.BrokerCPUSeconds, "%.2f"), stat(pt.BrokerCPUPer1kCommits, "%.3f"), stat(pt.OffsetsBytesPerCommit, "%.0f")})
+		t.Rows = append(t.Rows, []string{pt.Series, pt.Label(), rate(pt.Throughput), fmt.Sprintf("%.0f", pt.Commits.Mean),
+			counted(pt.WorkerCPUSeconds, "%.2f"), counted(pt.BrokerCPUSeconds, "%.2f"), counted(pt.BrokerCPUPer1kCommits, "%.3f"), counted(pt.OffsetsBytesPerCommit, "%.0f")})
 	}
-	if p.Broker.Kind == "embedded" {
-		t.Notes = append(t.Notes, "The embedded broker shares the harness process and keeps no __consumer_offsets log: broker figures are not measured.")
+	t.Notes = append(t.Notes, fmt.Sprintf("Broker CPU is that of %s over the whole phase, fetches included: at long intervals few commits share the fetches' CPU, so per commit it grows; the broker CPU column across intervals shows what the commits add. (n=…) marks a figure fewer than %d repetitions measured.",
+		p.Broker.CPUSource(), summary.MinRepetitions))
+	if p.Broker.Kind == cluster.KindEmbedded {
+		t.Notes = append(t.Notes, "The embedded broker runs inside the harness process, so its CPU is the harness's too, and it keeps no __consumer_offsets log: bytes per commit are not measured.")
 	}
 	return t
+}
+
+// counted prints a figure with its sample count when few repetitions
+// stand behind it.
+func counted(s summary.Stat, format string) string {
+	v := stat(s, format)
+	if s.N > 0 && s.N < summary.MinRepetitions {
+		v += fmt.Sprintf(" (n=%d)", s.N)
+	}
+	return v
 }
 
 // replayTable sets each cell's measured replay per crash beside the
@@ -420,31 +430,34 @@ func claimTable(p model.Panel) *Table {
 	if len(t.Rows) == 0 {
 		t.Notes = append(t.Notes, "no strategy was measured at two or more intervals of one kind")
 	}
+	t.Notes = append(t.Notes, claimModel(p)...)
 	return t
 }
 
-func planTable(recs []model.Recommendation, b model.Budget) *Table {
-	t := &Table{Caption: "Capacity plan: the largest measured interval whose worst replay per crash fits the budget",
-		Head: []string{"strategy", "kind", "interval", "replay mean / max per crash (expected)", "budget (records)", "throughput per consumer", "consumers (≥ partitions)", "note"}}
-	for _, r := range recs {
-		row := []string{r.Strategy, string(r.Axis), "none fits", "–", plot.Human(r.BudgetRecords), "–", "–", r.Note}
-		if pt := r.Point; pt != nil {
-			row[2] = pt.Label()
-			row[3] = fmt.Sprintf("%s / %s", plot.Human(pt.ExpectedReplay()), plot.Human(pt.ExpectedMaxReplay()))
-			row[5] = plot.Human(pt.Throughput.Mean) + "/s"
-			if r.Consumers > 0 {
-				row[6] = fmt.Sprint(r.Consumers)
-			}
-		}
-		t.Rows = append(t.Rows, row)
+// claimModel says, from the cost model, where the claim holds for this
+// cluster and what the batched interval's replay costs: the claim map's
+// reading at the run's own fitted costs.
+func claimModel(p model.Panel) []string {
+	name, f, ok := p.ReferenceFit()
+	if !ok {
+		return []string{"No strategy's cost model was fitted (see the cost model), so where the claim holds for this cluster is unknown; the claim map shows the model's gain at every p and c."}
 	}
-	t.Notes = append(t.Notes,
-		"Expected replay: the measured crash phase where it ran, else the model — mean N/2, at most N (count) or r·T at the consumer's full measured rate (time), the rate it runs at while catching up after a crash; a strategy's claimed bound is used when it is larger.",
-		"Consumers: ⌈rate ÷ one consumer's measured throughput at that interval⌉; the topic needs at least as many partitions.")
-	if b.Rate <= 0 {
-		t.Notes = append(t.Notes, "No --rate given: consumers are not planned, and a budget in seconds is taken at each consumer's own measured rate.")
+	r := model.ClaimRangeAt(f.PerCommitS)
+	where := fmt.Sprintf("the claim's %.0f–%.0f %% gain holds for no per-record work", 100*model.ClaimGainLow, 100*model.ClaimGainHigh)
+	if r.Holds {
+		where = fmt.Sprintf("the claim's %.0f–%.0f %% gain holds for per-record work between %s and %s", 100*model.ClaimGainLow, 100*model.ClaimGainHigh, plot.Seconds(r.From), plot.Seconds(r.To))
 	}
-	return t
+	n := f.RecordsPerCommitAt(model.ClaimBatched)
+	fires := "the count fires first"
+	if n < model.ClaimBatched.Records {
+		fires = fmt.Sprintf("the %g s timer fires first", model.ClaimBatched.Seconds)
+	}
+	return []string{
+		fmt.Sprintf("Model: at this cluster's fitted commit cost c = %s (%s), %s; at its fitted p = %s the model predicts %+.0f %% (claim map figure).",
+			plot.Seconds(f.PerCommitS), name, where, plot.Seconds(f.PerRecordS), 100*f.ClaimGain()),
+		fmt.Sprintf("The price: at that p and c, %s commits every %s records (%s), so a crash replays about %s records on average (N/2), against %s for %s.",
+			model.ClaimBatched, plot.Human(n), fires, plot.Human(f.ReplayAt(model.ClaimBatched)), plot.Human(f.ReplayAt(model.ClaimFrequent)), model.ClaimFrequent),
+	}
 }
 
 func violations(p model.Panel) []string {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/commitbench/commitbench/bench/model"
+	"github.com/commitbench/commitbench/bench/plot"
 	"github.com/commitbench/commitbench/bench/results"
 )
 
@@ -26,7 +27,7 @@ func fixture(t *testing.T) []results.Result {
 
 func TestWriteFromFixture(t *testing.T) {
 	dir := t.TempDir()
-	paths, err := Write(dir, fixture(t), model.Budget{DupRecords: 5000, Rate: 2e6})
+	paths, err := Write(dir, fixture(t), PlanSettings{Budget: model.Budget{DupRecords: 5000, Rate: 2e6}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +74,10 @@ func TestWriteFromFixture(t *testing.T) {
 	}
 }
 
-func TestMarkdownWithoutBudgetHasNoPlan(t *testing.T) {
-	r, err := Build(fixture(t), model.Budget{}, false)
+// Without a budget or a rate the report still plans, on defaults it
+// names together with the flags that change them.
+func TestDefaultPlanSaysItIsDefault(t *testing.T) {
+	r, err := Build(fixture(t), DefaultPlan(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +85,26 @@ func TestMarkdownWithoutBudgetHasNoPlan(t *testing.T) {
 	if err := r.Markdown(&b); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(b.String(), "Capacity plan") {
-		t.Error("a report without a duplicate budget shows a capacity plan")
+	md := b.String()
+	for _, want := range []string{"Capacity plan", "at most 1k records replayed per crash (the default; --dup-budget-records N",
+		"% of the measured ceiling (none, never commits) (a default; --rate R plans for another)",
+		"coordinator capacity not measured (run commitbench capacity"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	// The default rate is half the mean of the none repetitions.
+	var sum float64
+	var n int
+	for _, res := range fixture(t) {
+		if res.Strategy == "none" {
+			sum += res.Throughput.RecordsPerSec
+			n++
+		}
+	}
+	want := "Rate: " + plot.Human(sum/float64(n)/2) + " records/s, 50 % of the measured ceiling"
+	if c := r.Panels[0].Plan.Caption; !strings.Contains(c, want) {
+		t.Errorf("the plan's caption lacks %q: %s", want, c)
 	}
 }
 
@@ -94,4 +115,77 @@ func read(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The load table sets the broker's cost per commit beside throughput, and
+// says where few repetitions stand behind a figure.
+func TestLoadTableShowsBrokerCostAndFewSamples(t *testing.T) {
+	rs, err := results.Read(filepath.Join("..", "plot", "testdata", "local", results.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(rs, DefaultPlan(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := r.Panels[0].Load
+	col := map[string]int{}
+	for i, h := range load.Head {
+		col[h] = i
+	}
+	rows := 0
+	for _, row := range load.Rows {
+		cpu, bytes := row[col["broker CPU per 1,000 commits (s)"]], row[col["__consumer_offsets bytes per commit"]]
+		if row[col["throughput (records/s)"]] == "" {
+			t.Errorf("%s %s: no throughput beside the load", row[0], row[1])
+		}
+		if row[0] == "none" {
+			if cpu != "–" || bytes != "–" {
+				t.Errorf("none never commits, yet costs %s / %s per commit", cpu, bytes)
+			}
+			continue
+		}
+		partial := row[0] == "at-least-once-sync" && row[1] == "1000rec"
+		if got := strings.HasSuffix(cpu, "(n=2)"); got != partial {
+			t.Errorf("%s %s: broker CPU per 1,000 commits %q (want a sample count only on the cell one repetition missed)", row[0], row[1], cpu)
+		}
+		if bytes == "–" || strings.Contains(bytes, "n=") {
+			t.Errorf("%s %s: offsets bytes per commit %q, want a figure from 3 repetitions", row[0], row[1], bytes)
+		}
+		rows++
+	}
+	if rows == 0 {
+		t.Fatal("no committing rows in the load table")
+	}
+}
+
+// The claim section says in words where the claim holds at this
+// cluster's fitted commit cost, and what batching costs in replay.
+func TestClaimSaysWhereItHolds(t *testing.T) {
+	r, err := Build(fixture(t), DefaultPlan(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.Panels[0]
+	notes := strings.Join(p.Claim.Notes, "\n")
+	for _, want := range []string{"fitted commit cost c = ", "gain holds for per-record work between ", "the model predicts +",
+		"a crash replays about 5k records on average (N/2), against 50 for 100 records or 5 s"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the claim's notes lack %q:\n%s", want, notes)
+		}
+	}
+	// Without a single fit the sentence says what is unknown, not a number.
+	var flat []results.Result
+	for _, res := range fixture(t) {
+		if res.Strategy == "none" || res.Repetition == 1 && res.Interval.Records == 100 && res.Interval.Every == 0 {
+			flat = append(flat, res)
+		}
+	}
+	r, err = Build(flat, DefaultPlan(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(r.Panels[0].Claim.Notes, "\n"); !strings.Contains(notes, "is unknown") || strings.Contains(notes, "c = ") {
+		t.Errorf("with no fit the claim's notes say:\n%s", notes)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/summary"
 	"github.com/commitbench/commitbench/bench/table"
 )
@@ -30,7 +29,7 @@ func TestTableAndReportShowTheSameFigures(t *testing.T) {
 			tableRows[f[0]+" "+f[1]] = f
 		}
 	}
-	rep, err := Build(rs, model.Budget{}, false)
+	rep, err := Build(rs, DefaultPlan(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,10 @@ var csvColumns = []struct {
 	{"wire_commit_p99_us", func(r Result) string { return f64(r.Throughput.WireCommitLatency.P99Us) }},
 	{"worker_cpu_s", func(r Result) string { return f64(r.Throughput.WorkerCPUSeconds) }},
 	{"broker_cpu_s", func(r Result) string { return opt(r.Throughput.BrokerCPUSeconds, f64) }},
+	{"broker_cpu_per_1k_commits_s", func(r Result) string { return derived(r.Throughput.BrokerCPUPer1kCommits()) }},
+	{"offsets_topic_appended_records", func(r Result) string { return opt(r.Throughput.OffsetsTopicRecords, i64) }},
 	{"offsets_topic_appended_bytes", func(r Result) string { return opt(r.Throughput.OffsetsTopicBytes, i64) }},
+	{"offsets_topic_bytes_per_commit", func(r Result) string { return derived(r.Throughput.OffsetsBytesPerCommit()) }},
 	{"crashes", func(r Result) string { return crash(r, func(c *Crash) string { return strconv.Itoa(c.Kills) }) }},
 	{"replay_mean_records", func(r Result) string { return crash(r, func(c *Crash) string { return f64(c.ReplayMean) }) }},
 	{"replay_max_records", func(r Result) string { return crash(r, func(c *Crash) string { return i64(c.ReplayMax) }) }},
@@ -55,6 +58,15 @@ func opt[T any](v *T, f func(T) string) string {
 		return ""
 	}
 	return f(*v)
+}
+
+// derived prints a figure derived from others, empty where it was not
+// measured (as opt does for a measured one).
+func derived(v float64, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return f64(v)
 }
 
 func crash(r Result, f func(*Crash) string) string {

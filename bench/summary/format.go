@@ -62,6 +62,11 @@ func Percent(f float64) string {
 	return fmt.Sprintf("%.1f%%", 100*f)
 }
 
+// MinRepetitions is the fewest samples a per-repetition figure (a mean ±
+// sd, the broker's load) should rest on before a printer stops showing its
+// sample count beside it.
+const MinRepetitions = 3
+
 // MinWindowCommits is the fewest commits per repetition's window that a
 // committing cell's latency and rate figures should rest on.
 const MinWindowCommits = 20
@@ -76,7 +81,7 @@ func Caveats(cells []Cell) []string {
 			out = append(out, fmt.Sprintf("%s: %.0f commits per repetition inside the measured window (fewer than %d): its commit rate and latency rest on few commits; raise topic.records or shorten the interval",
 				c.Key, c.Commits.Mean, MinWindowCommits))
 		}
-		if c.Throughput.N > 0 && c.Throughput.N < 3 {
+		if c.Throughput.N > 0 && c.Throughput.N < MinRepetitions {
 			fewReps++
 		}
 		if s := c.Scenario; s != nil && s.IdleMembers > 0 {
@@ -94,7 +99,7 @@ func Caveats(cells []Cell) []string {
 		}
 	}
 	if fewReps > 0 {
-		out = append(out, fmt.Sprintf("%d of %d cells ran fewer than 3 repetitions: their ±sd says little about the spread; use repetitions: 3 or more", fewReps, len(cells)))
+		out = append(out, fmt.Sprintf("%d of %d cells ran fewer than %d repetitions: their ±sd says little about the spread; use repetitions: %d or more", fewReps, len(cells), MinRepetitions, MinRepetitions))
 	}
 	return out
 }

@@ -162,12 +162,12 @@ func summarise(g results.CellReps) (Cell, error) {
 		t := r.Throughput
 		if t.BrokerCPUSeconds != nil {
 			brokerCPU = append(brokerCPU, *t.BrokerCPUSeconds)
-			if t.Commits > 0 {
-				cpuPerK = append(cpuPerK, *t.BrokerCPUSeconds/float64(t.Commits)*1000)
-			}
 		}
-		if t.OffsetsTopicBytes != nil && t.Commits > 0 {
-			bytesPer = append(bytesPer, float64(*t.OffsetsTopicBytes)/float64(t.Commits))
+		if v, ok := t.BrokerCPUPer1kCommits(); ok {
+			cpuPerK = append(cpuPerK, v)
+		}
+		if v, ok := t.OffsetsBytesPerCommit(); ok {
+			bytesPer = append(bytesPer, v)
 		}
 	}
 	c.Commit, c.WireCommit = metrics.Summarize(call), metrics.Summarize(wire)

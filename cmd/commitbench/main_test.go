@@ -82,13 +82,17 @@ func TestBadInputExitsNonZero(t *testing.T) {
 		{"wrong DSN", []string{"run", "--sink", "postgres", "--sink-dsn", "postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", writeFile(t, dir, "d.yaml", strings.Replace(small, "none,", "exactly-once-db,", 1))}, "check the DSN"},
 		{"export without format", []string{"results", "export", dir}, "--csv"},
 		{"export of nothing", []string{"results", "export", "--csv", dir}, "no results at"},
+		{"hlog without a directory", []string{"results", "export", "--hlog", "", fixtureDir}, "--hlog needs a directory"},
+		{"negative rate", []string{"report", "--rate", "-5", "-o", dir, fixtureDir}, "--rate -5: must not be negative"},
+		{"zero budget", []string{"report", "--dup-budget-records", "0", "-o", dir, fixtureDir}, "--dup-budget-records 0: a capacity plan needs a duplicate budget"},
+		{"negative coordinator", []string{"report", "--coordinator-commits-per-sec", "-1", "-o", dir, fixtureDir}, "--coordinator-commits-per-sec -1: must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			res := filepath.Join(dir, "results-"+strings.ReplaceAll(c.name, " ", "-"))
-			cmd := commitbench(append(c.args, "--results", res)...)
-			if c.args[0] == "results" {
-				cmd = commitbench(c.args...)
+			cmd := commitbench(c.args...)
+			if c.args[0] == "run" {
+				cmd = commitbench(append(c.args, "--results", res)...)
 			}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -112,6 +116,9 @@ func TestBadInputExitsNonZero(t *testing.T) {
 		})
 	}
 }
+
+// fixtureDir is the results fixture the analysis packages' tests share.
+var fixtureDir = filepath.Join("..", "..", "bench", "plot", "testdata")
 
 // An interrupted run keeps every finished point, readable, and exits 130;
 // a run killed outright still leaves a results file that reads back whole.

@@ -34,15 +34,18 @@ commit-latency distribution per strategy, with the fitted cost model.
 			if err := cmd.Context().Err(); err != nil {
 				return err
 			}
-			figs, err := plot.FromResults(rs)
+			set, err := plot.FromResults(rs)
 			if err != nil {
 				return err
 			}
-			paths, err := plot.Write(dir, figs)
+			paths, err := plot.Write(dir, set.Figures)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d figures (%d files) to %s\n", len(figs), len(paths), dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d figures (%d files) to %s\n", len(set.Figures), len(paths), dir)
+			for _, n := range set.Notes {
+				fmt.Fprintln(cmd.OutOrStdout(), "  "+n)
+			}
 			return nil
 		},
 	}

@@ -2,36 +2,51 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/report"
+	"github.com/commitbench/commitbench/bench/report/browser"
 	"github.com/commitbench/commitbench/bench/results"
 )
 
 // newReportCmd writes a run's HTML report and Markdown summary.
 func newReportCmd() *cobra.Command {
 	var (
-		budget model.Budget
-		out    string
+		ps         = report.DefaultPlan()
+		out        string
+		screenshot bool
 	)
 	cmd := &cobra.Command{
 		Use:   "report <results>",
 		Short: "Write a run's HTML report and Markdown summary, with the cost model and a capacity plan",
-		Long: `report writes report.html (self-contained: figures inline, tables, the run's
+		Long: fmt.Sprintf(`report writes report.html (self-contained: figures inline, tables, the run's
 environment) and report.md (a summary for a pull request) into the results
 directory. It fits throughput ≈ 1/(p + c/N) per strategy, flags points far
 from the fit, sets the measured gain of batched commits against the domain's
-10–30% claim and, given a duplicate budget, recommends count and time
-intervals and the consumers a rate needs.
-<results> is a run directory (results/<run-id>) or its results.jsonl.`,
+10–30%% claim and maps where the model says it holds, and plans capacity:
+per strategy, the largest interval within a duplicate budget, the consumers
+a rate needs there and the commits the group sends the coordinator.
+Without flags the plan is for %d records replayed per crash and half the
+measured no-commit ceiling as the rate, and says so.
+<results> is a run directory (results/<run-id>) or its results.jsonl.`, model.DefaultDupRecords),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if budget.DupRecords < 0 || budget.DupSeconds < 0 || budget.Rate < 0 {
-				return fmt.Errorf("--dup-budget-records, --dup-budget-seconds and --rate must not be negative")
+			if err := planFlags(cmd.Flags(), &ps); err != nil {
+				return err
+			}
+			chromium := ""
+			if screenshot {
+				var err error
+				if chromium, err = browser.Find(); err != nil {
+					return fmt.Errorf("--screenshot: %w", err)
+				}
 			}
 			rs, err := results.Read(args[0])
 			if err != nil {
@@ -47,23 +62,99 @@ intervals and the consumers a rate needs.
 			if err := cmd.Context().Err(); err != nil {
 				return err
 			}
-			paths, err := report.Write(dir, rs, budget)
+			paths, err := report.Write(dir, rs, ps)
 			if err != nil {
 				return err
 			}
 			for _, p := range paths {
 				fmt.Fprintln(cmd.OutOrStdout(), "wrote", p)
 			}
-			if budget.Empty() {
-				fmt.Fprintln(cmd.OutOrStdout(), "no capacity plan: give --dup-budget-records or --dup-budget-seconds (and --rate) for one")
+			if ps.DefaultBudget || ps.DefaultRate {
+				fmt.Fprintln(cmd.OutOrStdout(), "capacity plan on defaults (--dup-budget-records, --dup-budget-seconds, --rate set others)")
+			}
+			if screenshot {
+				path, err := writeScreenshot(cmd, chromium, paths[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "wrote", path)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.Float64Var(&budget.DupRecords, "dup-budget-records", 0, "most records one crash may replay")
-	f.Float64Var(&budget.DupSeconds, "dup-budget-seconds", 0, "most seconds of traffic one crash may replay (at --rate, else at each consumer's measured rate)")
-	f.Float64Var(&budget.Rate, "rate", 0, "records/s the consumer group must sustain; plans the consumers and partitions")
+	f.Float64Var(&ps.Budget.DupRecords, "dup-budget-records", model.DefaultDupRecords, "most records one crash may replay")
+	f.Float64Var(&ps.Budget.DupSeconds, "dup-budget-seconds", 0, "most seconds of traffic one crash may replay (at --rate, else at each consumer's measured rate); alone, it replaces the default record budget")
+	f.Float64Var(&ps.Budget.Rate, "rate", 0, "records/s the consumer group must sustain (default: half of each panel's measured ceiling; 0 plans no consumers)")
+	f.Float64Var(&ps.Budget.CoordinatorCommitsPerSec, "coordinator-commits-per-sec", 0, "commits/s the group coordinator sustains, as commitbench capacity measures it (default: not measured)")
 	f.StringVarP(&out, "out", "o", "", "directory for report.html and report.md (default: the results directory)")
+	f.BoolVar(&screenshot, "screenshot", false, "also open report.html in headless Chromium, check every figure loaded, and save the whole page as report.png")
 	return cmd
+}
+
+// screenshotFile is the screenshot --screenshot writes beside the report.
+const screenshotFile = "report.png"
+
+// writeScreenshot opens the written page in Chromium and saves the whole
+// page beside it; a figure that did not load, or an error on the console,
+// fails the command after the screenshot is saved.
+func writeScreenshot(cmd *cobra.Command, chromium, page string) (string, error) {
+	abs, err := filepath.Abs(page)
+	if err != nil {
+		return "", fmt.Errorf("--screenshot: %w", err)
+	}
+	profile, err := os.MkdirTemp("", "commitbench-chromium-")
+	if err != nil {
+		return "", fmt.Errorf("--screenshot: a profile directory for Chromium: %w", err)
+	}
+	defer func() {
+		if err := os.RemoveAll(profile); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "commitbench: --screenshot: Chromium's profile %s is left behind: %v\n", profile, err)
+		}
+	}()
+	p, err := browser.Load(cmd.Context(), (&url.URL{Scheme: "file", Path: abs}).String(), browser.Options{ExecPath: chromium, UserDataDir: profile})
+	if err != nil {
+		return "", fmt.Errorf("--screenshot: %w", err)
+	}
+	path := filepath.Join(filepath.Dir(page), screenshotFile)
+	if err := results.WriteFileAtomic(path, p.Screenshot); err != nil {
+		return "", err
+	}
+	if probs := p.Problems(); len(probs) > 0 {
+		return path, fmt.Errorf("--screenshot: %s looks broken in Chromium (%d problems; screenshot in %s): %s", page, len(probs), path, strings.Join(probs, "; "))
+	}
+	return path, nil
+}
+
+// planFlags validates the plan's flags and marks which were left at their
+// defaults. A budget given in seconds alone replaces the default budget
+// in records.
+func planFlags(f *pflag.FlagSet, ps *report.PlanSettings) error {
+	for _, c := range []struct {
+		name, fix string
+		v         float64
+		zeroOK    bool
+	}{
+		{"dup-budget-records", "give the most records one crash may replay", ps.Budget.DupRecords, f.Changed("dup-budget-seconds")},
+		{"dup-budget-seconds", "give the most seconds of traffic one crash may replay", ps.Budget.DupSeconds, true},
+		{"rate", "give the records/s the group must sustain, 0 to plan no consumers, or leave it out for half the measured ceiling", ps.Budget.Rate, true},
+		{"coordinator-commits-per-sec", "give the commits/s the coordinator sustains (commitbench capacity measures it), or leave it out", ps.Budget.CoordinatorCommitsPerSec, true},
+	} {
+		switch {
+		case c.v < 0:
+			return fmt.Errorf("--%s %g: must not be negative; %s", c.name, c.v, c.fix)
+		case c.v == 0 && !c.zeroOK && f.Changed(c.name):
+			return fmt.Errorf("--%s 0: a capacity plan needs a duplicate budget; %s, or leave it out for the default %d", c.name, c.fix, model.DefaultDupRecords)
+		}
+	}
+	records, seconds := f.Changed("dup-budget-records"), f.Changed("dup-budget-seconds")
+	if seconds && !records {
+		ps.Budget.DupRecords = 0
+	}
+	if seconds && ps.Budget.DupSeconds == 0 && ps.Budget.DupRecords == 0 {
+		return fmt.Errorf("--dup-budget-seconds 0: a capacity plan needs a duplicate budget; give the most seconds of traffic one crash may replay, or leave it out for the default %d records", model.DefaultDupRecords)
+	}
+	ps.DefaultBudget = !records && !seconds
+	ps.DefaultRate = !f.Changed("rate")
+	return nil
 }
