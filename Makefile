@@ -48,7 +48,7 @@ gate-ab: build
 # The whole suite under the race detector: real worker processes are
 # started and SIGKILLed, so it takes a minute or two.
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Kafka's own ConsumerPerformance beside commitbench's no-commit ceiling on
 # one topic (BROKER=local by default; needs `make kafka`).

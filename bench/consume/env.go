@@ -147,7 +147,11 @@ func (e *Env) Processed() int64 { return e.processed }
 func (e *Env) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
 	fs := e.Client.PollRecords(ctx, max)
 	if err := FetchErr(fs); err != nil {
-		return nil, err
+		// A group member expelled from its group (a zombie) hears it here;
+		// kgo rejoins by itself, as an application's loop would let it.
+		if _, ok := rejected(err); !ok || !e.Member {
+			return nil, err
+		}
 	}
 	return fs.Records(), nil
 }

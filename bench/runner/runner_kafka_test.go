@@ -104,3 +104,26 @@ func TestExactlyOnceOnLocalKafkaAndPostgres(t *testing.T) {
 		}
 	})
 }
+
+// A rolling restart of a three-member group on real Kafka, under the
+// classic protocol (cooperative-sticky) and the consumer protocol
+// (KIP-848): nothing lost, and with commit on revoke nothing replayed.
+func TestGroupRollingRestartOnLocalKafka(t *testing.T) {
+	b := startLocalKafka(t, 1)
+	for _, g := range []string{
+		"{name: classic, members: 3, commit_on_revoke: true}",
+		"{name: consumer, members: 3, protocol: consumer, static_membership: false, commit_on_revoke: true}",
+	} {
+		t.Run(g, func(t *testing.T) {
+			w := groupWorkload(t, "at-least-once-sync", 500, g, "{kind: rolling-restart, at: 0.2}")
+			w.Topic.Records = 60000
+			s := scenarioOf(t, runOn(t, b, w))
+			if s.Lost != 0 || s.Duplicates != 0 {
+				t.Errorf("lost %d, duplicated %d; want 0 and 0 with commit on revoke and clean closes", s.Lost, s.Duplicates)
+			}
+			if ev := s.Events[0]; ev.Members != 3 || ev.PartitionsAssigned == 0 {
+				t.Errorf("rolling restart: %d members restarted, %d partitions handed over", ev.Members, ev.PartitionsAssigned)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -80,7 +81,9 @@ func runOn(t *testing.T, b broker.Broker, w *spec.Workload) results.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r := New(w, b, "test", WithWorkerCommand(testWorker), WithLog(testLog{t}))
+	// A run id of its own: several runs on one real broker must not share
+	// a group's committed offsets.
+	r := New(w, b, fmt.Sprintf("test%d", runs.Add(1)), WithWorkerCommand(testWorker), WithLog(testLog{t}))
 	if err := r.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +96,8 @@ func runOn(t *testing.T, b broker.Broker, w *spec.Workload) results.Result {
 	t.Logf("%s: throughput %.0f rec/s, commits %d; crash: %+v", b.Describe().Label(), res.Throughput.RecordsPerSec, res.Throughput.Commits, res.Crash)
 	return res
 }
+
+var runs atomic.Int64
 
 // checkCrashFree asserts the crash-free phase applied every effect once.
 func checkCrashFree(t *testing.T, res results.Result) {

@@ -480,7 +480,11 @@ func (sc *scenarioRun) plan(ctx context.Context, ev *eventState) []step {
 		sc.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
 		return live[:min(n, len(live))]
 	}
-	joined := func(m **member) func() bool { return func() bool { return *m != nil && ((*m).joined || (*m).exited) } }
+	// A started member is ready, as an orchestrator waits for it, once it
+	// joined and the group settled again: every partition has an owner.
+	joined := func(m **member) func() bool {
+		return func() bool { return *m != nil && ((*m).joined && sc.settled() || (*m).exited) }
+	}
 	exited := func(m *member) func() bool { return func() bool { return m.exited } }
 	replace := func(old *member) step {
 		var repl *member

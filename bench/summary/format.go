@@ -84,6 +84,9 @@ func Caveats(cells []Cell) []string {
 		if c.Throughput.N > 0 && c.Throughput.N < MinRepetitions {
 			fewReps++
 		}
+		if s := c.Scenario; s != nil {
+			out = append(out, scenarioCaveats(c)...)
+		}
 		if s := c.Scenario; s != nil && s.IdleMembers > 0 {
 			out = append(out, fmt.Sprintf("%s: %d of the group's %d members sit idle (the topic has fewer partitions than members)", c.Key, s.IdleMembers, s.Members))
 		}

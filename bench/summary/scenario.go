@@ -1,6 +1,7 @@
 package summary
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -85,4 +86,31 @@ func scenarios(reps []results.Result) *Scenario {
 	s.RecordsPerSec, s.DupPerEvent, s.RebalanceMs = NewStat(rate), NewStat(dup), NewStat(reb)
 	s.GapSumMs, s.GapMaxMs, s.Moved, s.Zombie = NewStat(gapSum), NewStat(gapMax), NewStat(moved), NewStat(zombie)
 	return s
+}
+
+// scenarioCaveats flags events whose figures measure little: one that the
+// group's consumption passed before it could start (the group took that
+// long to settle), or that never started at all.
+func scenarioCaveats(c Cell) []string {
+	var out []string
+	late, missing := 0, 0
+	for _, r := range c.Reps {
+		sc := r.Scenario
+		if sc == nil {
+			continue
+		}
+		missing += len(r.Events) - len(sc.Events)
+		for _, e := range sc.Events {
+			if e.AtRecords-e.PlannedAtRecords > r.Topic.Records/10 {
+				late++
+			}
+		}
+	}
+	if late > 0 {
+		out = append(out, fmt.Sprintf("%s: %d events started more than a tenth of the topic past where they were planned (the group took that long to settle): raise topic.records or plan them later", c.Key, late))
+	}
+	if missing > 0 {
+		out = append(out, fmt.Sprintf("%s: %d events never started: the group consumed the topic before it was settled for them; raise topic.records", c.Key, missing))
+	}
+	return out
 }
