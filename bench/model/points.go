@@ -238,6 +238,10 @@ func place(c summary.Cell) CurvePoint {
 	case "hybrid":
 		pt.Series = fmt.Sprintf("%s (hybrid, ≤%s)", c.Strategy, c.Interval.Every)
 	}
+	if c.Scenario != nil {
+		// One curve per group set-up: the cells of a strategy differ by it.
+		pt.Series += " · " + c.Scenario.Group
+	}
 	return pt
 }
 

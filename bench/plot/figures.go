@@ -44,6 +44,15 @@ func panelFigures(p model.Panel) ([]Figure, []string, error) {
 				figs = append(figs, *f)
 			}
 		}
+		for _, m := range scenarioMeasures {
+			f, err := scenarioFigure(p, a, pts, pal, m)
+			if err != nil {
+				return nil, nil, fmt.Errorf("drawing %s: %w", m.title, err)
+			}
+			if f != nil {
+				figs = append(figs, *f)
+			}
+		}
 		for _, m := range loadMeasures {
 			f, note, err := loadFigure(p, a, pts, pal, m)
 			if err != nil {

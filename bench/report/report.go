@@ -54,6 +54,8 @@ type Panel struct {
 	// Environment, Measurements, Load, Replay, Fits, Claim and Plan are
 	// the tables; Replay is nil without a crash phase.
 	Environment, Measurements, Load, Replay, Fits, Claim, Plan *Table
+	// Scenarios is the consumer groups' scenario phases, nil without.
+	Scenarios *Table
 	// FarOff lists the points more than model.FarOff from their fit.
 	FarOff []string
 	// Violations lists every breach a strategy's claim suffered.
@@ -96,6 +98,7 @@ func Build(rs []results.Result, ps PlanSettings, withFigures bool) (*Report, err
 			Measurements: measurementTable(p),
 			Load:         loadTable(p),
 			Replay:       replayTable(p),
+			Scenarios:    scenarioTable(p),
 			Fits:         fitTable(p),
 			Claim:        claimTable(p),
 			FarOff:       farOff(p),
@@ -299,6 +302,31 @@ func replayTable(p model.Panel) *Table {
 	}
 	t.Notes = append(t.Notes, "Strategies that commit before processing (at-most-once) or whose effects land once (the exactly-once family, replay absorbed) are shown against the same model; replay under at-most-once should be 0.",
 		"With few crashes the quartiles are coarse: the crash count is beside every row.")
+	return t
+}
+
+// scenarioTable shows what each event cost each group set-up, from the
+// one cell summary.
+func scenarioTable(p model.Panel) *Table {
+	t := &Table{Caption: "Consumer groups: what each event cost (per event; counts from the shared ledger)",
+		Head: []string{"strategy", "interval", "group", "members", "events", "duplicates per event (max)", "rebalance ms", "partition gap sum / max ms", "moved", "rejected commits", "zombie records", "lost"}}
+	for _, pt := range p.Points {
+		s := pt.Scenario
+		if s == nil {
+			continue
+		}
+		rejected := fmt.Sprint(s.RejectedTotal())
+		for _, name := range s.RejectedNames() {
+			rejected += fmt.Sprintf(" %s:%d", name, s.Rejected[name])
+		}
+		t.Rows = append(t.Rows, []string{pt.Strategy, pt.Label(), s.Group, fmt.Sprint(s.Members), fmt.Sprintf("%s (n=%d)", strings.Join(s.Events, "+"), s.DupPerEvent.N),
+			fmt.Sprintf("%s (%s)", stat(s.DupPerEvent, "%.0f"), plot.Human(s.DupPerEvent.Max)), stat(s.RebalanceMs, "%.0f"),
+			fmt.Sprintf("%s / %s", stat(s.GapSumMs, "%.0f"), plot.Human(s.GapMaxMs.Max)), stat(s.Moved, "%.1f"), rejected, stat(s.Zombie, "%.0f"), fmt.Sprint(s.Lost)})
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	t.Notes = append(t.Notes, "The throughput columns above are one consumer alone; the group's members consume together only in the scenario phase.")
 	return t
 }
 

@@ -288,7 +288,7 @@ func (sc *scenarioRun) handle(m *member, f wire.Frame) error {
 		if !ok {
 			return nil // -1: joined with nothing
 		}
-		h := &handover{ev: sc.cur, to: m.s, moved: pt.last != nil && pt.lastIdx != m.idx, selfAt: pt.revoked[m.s]}
+		h := &handover{ev: sc.cur, to: m.s, moved: pt.last != nil && (pt.lastIdx != m.idx || !sc.g.Static() && pt.last != m.s), selfAt: pt.revoked[m.s]}
 		sc.dropHandover(pt)
 		pt.owner, pt.ownerNext, pt.pending = m, -1, h
 		if ev := sc.event(h.ev); ev != nil {
