@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -22,6 +23,8 @@ func newReportCmd() *cobra.Command {
 		ps         = report.DefaultPlan()
 		out        string
 		screenshot bool
+		// capacityDir is a capacity sweep whose knee bounds the plan.
+		capacityDir string
 	)
 	cmd := &cobra.Command{
 		Use:   "report <results>",
@@ -51,6 +54,17 @@ measured no-commit ceiling as the rate, and says so.
 			rs, err := results.Read(args[0])
 			if err != nil {
 				return err
+			}
+			if capacityDir != "" {
+				if ps.Budget.CoordinatorCommitsPerSec > 0 {
+					return errors.New("--capacity and --coordinator-commits-per-sec both set the coordinator's capacity: give one")
+				}
+				knee, err := coordinatorKnee(capacityDir)
+				if err != nil {
+					return fmt.Errorf("--capacity %s: %w", capacityDir, err)
+				}
+				ps.Budget.CoordinatorCommitsPerSec = knee
+				fmt.Fprintf(cmd.OutOrStdout(), "coordinator capacity from %s: %.0f commits/s (its lowest knee)\n", capacityDir, knee)
 			}
 			dir := out
 			if dir == "" {
@@ -87,6 +101,7 @@ measured no-commit ceiling as the rate, and says so.
 	f.Float64Var(&ps.Budget.DupSeconds, "dup-budget-seconds", 0, "most seconds of traffic one crash may replay (at --rate, else at each consumer's measured rate); alone, it replaces the default record budget")
 	f.Float64Var(&ps.Budget.Rate, "rate", 0, "records/s the consumer group must sustain (default: half of each panel's measured ceiling; 0 plans no consumers)")
 	f.Float64Var(&ps.Budget.CoordinatorCommitsPerSec, "coordinator-commits-per-sec", 0, "commits/s the group coordinator sustains, as commitbench capacity measures it (default: not measured)")
+	f.StringVar(&capacityDir, "capacity", "", "a `commitbench capacity` run (results/<run-id>) whose lowest knee is the coordinator's capacity in the plan")
 	f.StringVarP(&out, "out", "o", "", "directory for report.html and report.md (default: the results directory)")
 	f.BoolVar(&screenshot, "screenshot", false, "also open report.html in headless Chromium, check every figure loaded, and save the whole page as report.png")
 	return cmd
@@ -157,4 +172,23 @@ func planFlags(f *pflag.FlagSet, ps *report.PlanSettings) error {
 	ps.DefaultBudget = !records && !seconds
 	ps.DefaultRate = !f.Changed("rate")
 	return nil
+}
+
+// coordinatorKnee is the lowest knee a capacity sweep found: the commit
+// rate past which the coordinator's p99 doubled or commits failed.
+func coordinatorKnee(dir string) (float64, error) {
+	steps, err := results.ReadCapacity(dir)
+	if err != nil {
+		return 0, err
+	}
+	knee := 0.0
+	for _, k := range results.Knees(steps) {
+		if k.Found && (knee == 0 || k.AtCommitsPerSec < knee) {
+			knee = k.AtCommitsPerSec
+		}
+	}
+	if knee == 0 {
+		return 0, errors.New("the sweep found no knee, so it bounds nothing: drive higher rates (--rates), or leave --capacity out")
+	}
+	return knee, nil
 }
