@@ -34,14 +34,14 @@ type member struct {
 type partTrack struct {
 	end       int64
 	owner     *member // nil: nobody owns it now
+	holder    *member // the member that owned it last
 	ownerNext int64   // how far the owner got since it was given it (-1: not yet)
 	// lastAt is each process's last record of it (or the moment the
 	// harness stopped the process), and revoked the last record a process
 	// had of it when it gave it up.
 	lastAt  map[*process]int64
 	revoked map[*process]int64
-	last    *process // the process that processed it last, member lastIdx
-	lastIdx int
+	last    *process // the process that processed it last
 	pending *handover
 }
 
@@ -288,9 +288,13 @@ func (sc *scenarioRun) handle(m *member, f wire.Frame) error {
 		if !ok {
 			return nil // -1: joined with nothing
 		}
-		h := &handover{ev: sc.cur, to: m.s, moved: pt.last != nil && (pt.lastIdx != m.idx || !sc.g.Static() && pt.last != m.s), selfAt: pt.revoked[m.s]}
+		// Moved: another member had it (a dynamic member's successor is
+		// another member; a static one's, with its instance id, is not).
+		prev := pt.holder
+		moved := prev != nil && (prev.idx != m.idx || !sc.g.Static() && prev.s != m.s)
+		h := &handover{ev: sc.cur, to: m.s, moved: moved, selfAt: pt.revoked[m.s]}
 		sc.dropHandover(pt)
-		pt.owner, pt.ownerNext, pt.pending = m, -1, h
+		pt.owner, pt.holder, pt.ownerNext, pt.pending = m, m, -1, h
 		if ev := sc.event(h.ev); ev != nil {
 			ev.assigned++
 			ev.open++
@@ -320,7 +324,7 @@ func (sc *scenarioRun) handle(m *member, f wire.Frame) error {
 			sc.first = f.A
 		}
 		pt.lastAt[m.s] = max(pt.lastAt[m.s], f.A)
-		pt.last, pt.lastIdx = m.s, m.idx
+		pt.last = m.s
 		if pt.owner != m {
 			return nil
 		}
