@@ -36,8 +36,13 @@ const (
 const SenderShortfall = 0.9
 
 // KneeLatencyFactor is how far a step's intended-time p99 must rise above
-// the lowest-load step's for the step to be the knee.
+// the lowest p99 of the steps below it for the step to be the knee.
 const KneeLatencyFactor = 2
+
+// KneeAnsweredShare is the share of the commits sent at a step's target
+// that the coordinator must answer within the step; below it the step is
+// the knee (the coordinator is saturated).
+const KneeAnsweredShare = 0.9
 
 // KneeMinSamples is the fewest latency samples behind a p99 that the knee
 // is judged on (with fewer, p99 is one of the largest two values).
@@ -268,6 +273,13 @@ func knee(steps []CapacityStep) Knee {
 			k.Reason = fmt.Sprintf("%d of %d commits failed (%s)", s.Failed, s.Scheduled, failures(s.FailedByError))
 			return k
 		}
+		if s.CommitsPerSec < KneeAnsweredShare*s.TargetCommitsPerSec {
+			// The committers kept up but the coordinator did not: it is
+			// saturated here, whatever the latency of the lower steps.
+			k.Found, k.AtCommitsPerSec = true, s.TargetCommitsPerSec
+			k.Reason = fmt.Sprintf("the coordinator answered %.0f of the %g commits/s sent", s.CommitsPerSec, s.TargetCommitsPerSec)
+			return k
+		}
 		l := s.IntendedLatency
 		if p99Judged && l.Count >= KneeMinSamples && l.P99Us >= KneeLatencyFactor*base.IntendedLatency.P99Us {
 			if s.Loop == LoopOpen && s.SendLag.Count > 0 && s.SendLag.P99Us >= l.P99Us/2 {
@@ -283,6 +295,12 @@ func knee(steps []CapacityStep) Knee {
 			return k
 		}
 		k.UpToCommitsPerSec = s.TargetCommitsPerSec
+		// The low-load p99 is the lowest seen so far: a first step slowed
+		// by a freshly started broker (a JVM warming up) is no baseline.
+		if p99Judged && l.Count >= KneeMinSamples && l.P99Us < base.IntendedLatency.P99Us {
+			base = s
+			k.BaselineCommitsPerSec, k.BaselineP99Us, k.BaselineSamples = s.TargetCommitsPerSec, l.P99Us, l.Count
+		}
 	}
 	return k
 }

@@ -142,3 +142,19 @@ func TestKnees(t *testing.T) {
 		t.Errorf("knees of two series: %+v", ks)
 	}
 }
+
+// A first step slowed by a warming broker is no baseline: the knee is
+// judged against the lowest p99 below it. And a coordinator that answers
+// well under what was sent is saturated there, whatever the latencies.
+func TestKneeBaselineAndSaturation(t *testing.T) {
+	warm := []CapacityStep{step(100, 30_000, 1000), step(200, 5_000, 1000), step(400, 6_000, 1000), step(800, 12_000, 1000)}
+	k := Knees(warm)[0]
+	if !k.Found || k.AtCommitsPerSec != 800 || k.BaselineCommitsPerSec != 200 {
+		t.Errorf("knee %+v: want it at 800/s against the 200/s step's 5ms, not the warm-up's 30ms", k)
+	}
+	saturated := []CapacityStep{step(100, 3_000, 1000), step(200, 3_100, 1000)}
+	saturated[1].CommitsPerSec = 120
+	if k := Knees(saturated)[0]; !k.Found || k.AtCommitsPerSec != 200 || !strings.Contains(k.Reason, "answered 120") {
+		t.Errorf("knee %+v: want it at 200/s, where 120 of 200 commits/s were answered", k)
+	}
+}
