@@ -3,7 +3,6 @@ package capacity
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -107,14 +106,7 @@ func Record(ctx context.Context, w *spec.CapacityWorkload, o RecordOptions) (*Ou
 		return out, runErr
 	}
 	out.FinishedAt = time.Now().UTC().Format(time.RFC3339)
-	switch {
-	case runErr == nil:
-		out.Status = "complete"
-	case errors.Is(runErr, context.Canceled):
-		out.Status = "interrupted"
-	default:
-		out.Status, out.Error = "failed", runErr.Error()
-	}
+	out.Status, out.Error = results.RunStatus(runErr)
 	if err := writeManifest(dir, &out.Manifest); err != nil {
 		return out, err
 	}

@@ -1,6 +1,9 @@
 package results
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -137,6 +140,21 @@ func TestSettingsDerived(t *testing.T) {
 		mutate(&c)
 		if sa, sc := Settings(a), Settings(c); sa[path] == sc[path] {
 			t.Errorf("changing %s left Settings[%q] at %q", path, path, sa[path])
+		}
+	}
+}
+
+func TestRunStatus(t *testing.T) {
+	for _, tt := range []struct {
+		err          error
+		status, text string
+	}{
+		{nil, "complete", ""},
+		{fmt.Errorf("point 3: %w", context.Canceled), "interrupted", ""},
+		{errors.New("broker gone"), "failed", "broker gone"},
+	} {
+		if s, m := RunStatus(tt.err); s != tt.status || m != tt.text {
+			t.Errorf("RunStatus(%v) = %q, %q; want %q, %q", tt.err, s, m, tt.status, tt.text)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package results
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,4 +177,17 @@ func Link(resultsDir, name, runID string) error {
 		return fmt.Errorf("linking %s/%s: %w", resultsDir, name, err)
 	}
 	return nil
+}
+
+// RunStatus is how a run ended, as its run.json records it: "complete",
+// "interrupted" (its context was cancelled: Ctrl-C), or "failed" with the
+// error.
+func RunStatus(err error) (status, msg string) {
+	switch {
+	case err == nil:
+		return "complete", ""
+	case errors.Is(err, context.Canceled):
+		return "interrupted", ""
+	}
+	return "failed", err.Error()
 }

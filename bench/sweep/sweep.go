@@ -9,7 +9,6 @@ package sweep
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -174,14 +173,7 @@ func Run(ctx context.Context, ws []*spec.Workload, o Options) (*Outcome, error) 
 		return out, runErr
 	}
 	out.FinishedAt = time.Now().UTC().Format(time.RFC3339)
-	switch {
-	case runErr == nil:
-		out.Status = "complete"
-	case errors.Is(runErr, context.Canceled):
-		out.Status = "interrupted"
-	default:
-		out.Status, out.Error = "failed", runErr.Error()
-	}
+	out.Status, out.Error = results.RunStatus(runErr)
 	if err := writeManifest(dir, &out.Manifest); err != nil {
 		return out, err
 	}
