@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/commitbench/commitbench/bench/cluster"
+	"github.com/commitbench/commitbench/bench/spec"
 )
 
 // Broker is a running (or reachable) cluster.
@@ -70,4 +71,10 @@ func Start(ctx context.Context, kind string, o Options) (Broker, error) {
 type CPUMeter interface {
 	// CPUSeconds is the user and system CPU time used so far.
 	CPUSeconds() (float64, error)
+}
+
+// OptionsOf are the provider options a workload's broker section asks for
+// (its commit delay, node count and connection).
+func OptionsOf(b spec.Broker) Options {
+	return Options{CommitDelay: b.CommitDelay.D(), Nodes: b.Nodes, Conn: b.Conn()}
 }

@@ -63,19 +63,27 @@ func TestEmbeddedDelaysOnlyTheGroupsOfItsPrefix(t *testing.T) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	commit := func(ctx context.Context, group string) error {
+	commit := func(ctx context.Context, cl *kgo.Client, group string) error {
 		req := kmsg.NewPtrOffsetCommitRequest()
 		req.Group, req.Generation = group, -1
 		_, err := req.RequestWith(ctx, cl)
 		return err
 	}
+	// The delayed group's client is another connection, as the other side
+	// of an A/B run is another process: Kafka answers one connection's
+	// requests in order, so a held request holds those behind it.
+	slowCl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slowCl.Close()
 	slowCtx, stopSlow := context.WithCancel(ctx)
 	slow := make(chan error, 1)
-	go func() { slow <- commit(slowCtx, "slow-g1") }()
+	go func() { slow <- commit(slowCtx, slowCl, "slow-g1") }()
 	// The undelayed group's commit is answered while the delayed one is
 	// still held: a minute's delay is not over two seconds later (a lower
 	// bound of the injected delay, with a wide margin).
-	if err := commit(ctx, "fast-g1"); err != nil {
+	if err := commit(ctx, cl, "fast-g1"); err != nil {
 		t.Fatal(err)
 	}
 	select {

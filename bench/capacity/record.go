@@ -78,7 +78,7 @@ func Record(ctx context.Context, w *spec.CapacityWorkload, o RecordOptions) (*Ou
 	if err := CheckFDs(w.Capacity.Committers(), w.Broker.Kind == "embedded"); err != nil {
 		return out, err
 	}
-	b, err := broker.Start(ctx, w.Broker.Kind, broker.Options{CommitDelay: w.Broker.CommitDelay.D(), Nodes: w.Broker.Nodes, Conn: w.Broker.Conn()})
+	b, err := broker.Start(ctx, w.Broker.Kind, broker.OptionsOf(w.Broker))
 	if err != nil {
 		return out, err
 	}

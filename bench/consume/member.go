@@ -20,7 +20,7 @@ var errRejected = errors.New("commit rejected by the group")
 // rejected reports whether err is the group refusing a member's commit.
 func rejected(err error) (int16, bool) {
 	for _, e := range []*kerr.Error{kerr.RebalanceInProgress, kerr.IllegalGeneration, kerr.UnknownMemberID,
-		kerr.FencedInstanceID, kerr.StaleMemberEpoch, kerr.FencedMemberEpoch, kerr.UnknownMemberID} {
+		kerr.FencedInstanceID, kerr.StaleMemberEpoch, kerr.FencedMemberEpoch} {
 		if errors.Is(err, e) {
 			return e.Code, true
 		}

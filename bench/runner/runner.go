@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -301,23 +302,22 @@ func (r *Runner) workerConfig(p spec.Point, phase, ledger string) worker.Config 
 // checkProtocols refuses, before anything runs, a group under the consumer
 // protocol (KIP-848) on a broker that does not speak it.
 func (r *Runner) checkProtocols(ctx context.Context) error {
-	for i, g := range r.w.Groups {
-		if g.Protocol != spec.ProtocolConsumer {
-			continue
+	i := slices.IndexFunc(r.w.Groups, func(g spec.Group) bool { return g.Protocol == spec.ProtocolConsumer })
+	if i < 0 {
+		return nil
+	}
+	vs, err := r.adm.ApiVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("asking the broker which requests it speaks: %w", err)
+	}
+	for _, v := range vs {
+		if v.Err != nil {
+			return fmt.Errorf("asking broker %d which requests it speaks: %w", v.NodeID, v.Err)
 		}
-		vs, err := r.adm.ApiVersions(ctx)
-		if err != nil {
-			return fmt.Errorf("asking the broker which requests it speaks: %w", err)
-		}
-		for _, v := range vs {
-			if v.Err != nil {
-				return fmt.Errorf("asking broker %d which requests it speaks: %w", v.NodeID, v.Err)
-			}
-			if _, _, ok := v.KeyVersions(int16(kmsg.ConsumerGroupHeartbeat)); !ok {
-				return &spec.Error{Field: fmt.Sprintf("groups[%d].protocol", i),
-					Problem: fmt.Sprintf("consumer (KIP-848) needs ConsumerGroupHeartbeat, which broker %d does not speak (Kafka 4.0 or later does)", v.NodeID),
-					Fix:     "use protocol: classic, or a newer broker"}
-			}
+		if _, _, ok := v.KeyVersions(int16(kmsg.ConsumerGroupHeartbeat)); !ok {
+			return &spec.Error{Field: fmt.Sprintf("groups[%d].protocol", i),
+				Problem: fmt.Sprintf("consumer (KIP-848) needs ConsumerGroupHeartbeat, which broker %d does not speak (Kafka 4.0 or later does)", v.NodeID),
+				Fix:     "use protocol: classic, or a newer broker"}
 		}
 	}
 	return nil

@@ -41,7 +41,6 @@ type partTrack struct {
 	// had of it when it gave it up.
 	lastAt  map[*process]int64
 	revoked map[*process]int64
-	last    *process // the process that processed it last
 	pending *handover
 }
 
@@ -49,7 +48,6 @@ type partTrack struct {
 type handover struct {
 	ev     int // the event whose window it fell in (-1: before the first)
 	to     *process
-	moved  bool
 	selfAt int64 // its own last record before it gave the partition up and got it back
 }
 
@@ -292,13 +290,13 @@ func (sc *scenarioRun) handle(m *member, f wire.Frame) error {
 		// another member; a static one's, with its instance id, is not).
 		prev := pt.holder
 		moved := prev != nil && (prev.idx != m.idx || !sc.g.Static() && prev.s != m.s)
-		h := &handover{ev: sc.cur, to: m.s, moved: moved, selfAt: pt.revoked[m.s]}
+		h := &handover{ev: sc.cur, to: m.s, selfAt: pt.revoked[m.s]}
 		sc.dropHandover(pt)
 		pt.owner, pt.holder, pt.ownerNext, pt.pending = m, m, -1, h
 		if ev := sc.event(h.ev); ev != nil {
 			ev.assigned++
 			ev.open++
-			if h.moved {
+			if moved {
 				ev.moved++
 			}
 		}
@@ -324,7 +322,6 @@ func (sc *scenarioRun) handle(m *member, f wire.Frame) error {
 			sc.first = f.A
 		}
 		pt.lastAt[m.s] = max(pt.lastAt[m.s], f.A)
-		pt.last = m.s
 		if pt.owner != m {
 			return nil
 		}

@@ -141,14 +141,11 @@ func (bs *abBrokers) close() {
 // prefix; else one each, so a candidate on another broker kind, node count
 // or image is paired point by point with the baseline all the same.
 func startAB(ctx context.Context, a, b *spec.Workload, idA, idB string, candidate broker.Options) (*abBrokers, error) {
-	optsOf := func(w *spec.Workload) broker.Options {
-		return broker.Options{CommitDelay: w.Broker.CommitDelay.D(), Nodes: w.Broker.Nodes, Conn: w.Broker.Conn()}
-	}
 	undelayed := func(w *spec.Workload) spec.Broker { x := w.Broker; x.CommitDelay = 0; return x }
 	sameBroker := equalJSON(undelayed(a), undelayed(b)) && candidate.Container.Image == ""
 	switch {
 	case sameBroker && a.Broker.CommitDelay == b.Broker.CommitDelay:
-		br, err := broker.Start(ctx, a.Broker.Kind, optsOf(a))
+		br, err := broker.Start(ctx, a.Broker.Kind, broker.OptionsOf(a.Broker))
 		if err != nil {
 			return nil, err
 		}
@@ -167,11 +164,11 @@ func startAB(ctx context.Context, a, b *spec.Workload, idA, idB string, candidat
 			optsB: []runner.Option{runner.WithDescription(broker.DelayedDescription(desc, b.Broker.CommitDelay.D()))},
 		}, nil
 	}
-	ba, err := broker.Start(ctx, a.Broker.Kind, optsOf(a))
+	ba, err := broker.Start(ctx, a.Broker.Kind, broker.OptionsOf(a.Broker))
 	if err != nil {
 		return nil, fmt.Errorf("baseline broker: %w", err)
 	}
-	ob := optsOf(b)
+	ob := broker.OptionsOf(b.Broker)
 	ob.Container = candidate.Container
 	bb, err := broker.Start(ctx, b.Broker.Kind, ob)
 	if err != nil {

@@ -188,11 +188,7 @@ func Run(ctx context.Context, ws []*spec.Workload, o Options) (*Outcome, error) 
 // a caller may use between points). disp may be nil.
 func Workload(ctx context.Context, w *spec.Workload, points []spec.Point, runID string, o Options, disp Display,
 	each func(*runner.Runner, results.Result) error) error {
-	b, err := broker.Start(ctx, w.Broker.Kind, broker.Options{
-		CommitDelay: w.Broker.CommitDelay.D(),
-		Nodes:       w.Broker.Nodes,
-		Conn:        w.Broker.Conn(),
-	})
+	b, err := broker.Start(ctx, w.Broker.Kind, broker.OptionsOf(w.Broker))
 	if err != nil {
 		return err
 	}
