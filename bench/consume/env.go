@@ -81,6 +81,9 @@ type partState struct {
 	end   int64 // End[p]
 	next  int64 // next offset to process
 	epoch int32 // leader epoch of the last processed record
+	// stored is the offset the sink holds for the partition as this
+	// process last read or wrote it: what its next write expects there.
+	stored int64
 }
 
 // Applier counts a processed record and publishes the commits that
@@ -106,7 +109,7 @@ func (e *Env) Init() {
 	}
 	e.parts = make([]partState, n)
 	for p, end := range e.End {
-		e.parts[p] = partState{known: true, end: end}
+		e.parts[p] = partState{known: true, end: end, stored: e.Start[p]}
 	}
 	e.owned, e.touched = make([]bool, n), make([]bool, n)
 	e.rewind(e.Start)
@@ -245,6 +248,24 @@ func (e *Env) nextOffsets() map[int32]int64 {
 		}
 	}
 	return m
+}
+
+// expectedOffsets is, for every partition of next, the offset the sink
+// holds for it as far as this process knows: the condition of a fenced
+// write.
+func (e *Env) expectedOffsets(next map[int32]int64) map[int32]int64 {
+	m := make(map[int32]int64, len(next))
+	for p := range next {
+		m[p] = e.parts[p].stored
+	}
+	return m
+}
+
+// storedAt records that the sink now holds next.
+func (e *Env) storedAt(next map[int32]int64) {
+	for p, o := range next {
+		e.parts[p].stored = o
+	}
 }
 
 // positions returns the offsets to commit: the next offset of every

@@ -53,8 +53,12 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 			return nil
 		}
 		start, covered := time.Now(), e.processed
+		var next map[int32]int64
 		if mode == dbOffsets || mode == withOutbox {
-			if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
+			// Conditional on the offsets this process last stored: a
+			// zombie whose partitions moved on writes nothing.
+			next = e.nextOffsets()
+			if err := tx.SaveOffsets(ctx, next, e.expectedOffsets(next)); err != nil {
 				tx.Rollback()
 				tx = nil
 				return err
@@ -65,6 +69,7 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 		err := tx.Commit(ctx)
 		tx = nil
 		if err == nil {
+			e.storedAt(next)
 			e.reach(strategy.KillDBCommitted)
 			committed()
 		}
@@ -105,13 +110,14 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 	return c.commit()
 }
 
-// saveOffsetsAlone writes the next offsets in a transaction of their own.
+// saveOffsetsAlone writes the next offsets in a transaction of their own,
+// unconditionally (the broken variant).
 func (e *Env) saveOffsetsAlone(ctx context.Context) error {
 	tx, err := e.DB.Begin(ctx, e.Tables, false)
 	if err != nil {
 		return err
 	}
-	if err := tx.SaveOffsets(ctx, e.nextOffsets()); err != nil {
+	if err := tx.SaveOffsets(ctx, e.nextOffsets(), nil); err != nil {
 		tx.Rollback()
 		return err
 	}

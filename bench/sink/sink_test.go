@@ -57,7 +57,7 @@ func TestSQLiteTransactions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := tx.SaveOffsets(ctx, map[int32]int64{0: offsets[len(offsets)-1] + 1}); err != nil {
+			if err := tx.SaveOffsets(ctx, map[int32]int64{0: offsets[len(offsets)-1] + 1}, nil); err != nil {
 				t.Fatal(err)
 			}
 			if commit {

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,13 +91,41 @@ func (x *Tx) flush(ctx context.Context) error {
 	return nil
 }
 
-// SaveOffsets stores the next offset of each partition in the transaction.
-func (x *Tx) SaveOffsets(ctx context.Context, next map[int32]int64) error {
-	q := x.d.q(fmt.Sprintf(`INSERT INTO %s (src_partition, next_offset) VALUES (?, ?)
-		ON CONFLICT (src_partition) DO UPDATE SET next_offset = excluded.next_offset`, x.t.Offsets))
+// ErrFenced is a stored-offset write refused because the offset stored is
+// not the one the writer expected: another consumer moved the partition on
+// (a zombie's partitions went to a new owner). The transaction's results
+// must be rolled back with it.
+var ErrFenced = errors.New("stored offset moved on: fenced")
+
+// SaveOffsets stores the next offset of each partition in the transaction,
+// each only where the stored offset is still expected[p] (0 where the
+// partition has none yet): the conditional write that fences a zombie. A
+// partition missing from expected is written unconditionally (the broken
+// variants that do not fence). A refused write returns ErrFenced naming
+// the partition, and the caller rolls back.
+func (x *Tx) SaveOffsets(ctx context.Context, next, expected map[int32]int64) error {
+	upsert := fmt.Sprintf(`INSERT INTO %s (src_partition, next_offset) VALUES (?, ?)
+		ON CONFLICT (src_partition) DO UPDATE SET next_offset = excluded.next_offset`, x.t.Offsets)
+	fenced := x.d.q(upsert + fmt.Sprintf(" WHERE %s.next_offset = ?", x.t.Offsets))
+	upsert = x.d.q(upsert)
 	for p, o := range next {
-		if _, err := x.tx.ExecContext(ctx, q, p, o); err != nil {
+		want, ok := expected[p]
+		if !ok {
+			if _, err := x.tx.ExecContext(ctx, upsert, p, o); err != nil {
+				return fmt.Errorf("storing offsets: %w", err)
+			}
+			continue
+		}
+		res, err := x.tx.ExecContext(ctx, fenced, p, o, want)
+		if err != nil {
 			return fmt.Errorf("storing offsets: %w", err)
+		}
+		// A first write inserts (1 row); a write whose expected offset
+		// is stored updates (1 row); one whose offset moved on, none.
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("storing offsets: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("partition %d: expected stored offset %d: %w", p, want, ErrFenced)
 		}
 	}
 	return nil
