@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,12 +18,7 @@ import (
 // exactly one result row.
 func TestStoredOffsetsFenceAZombie(t *testing.T) {
 	ctx := context.Background()
-	sqlite, err := Open(ctx, SQLite, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlite.Close()
-	dbs := map[string]*DB{SQLite: sqlite}
+	dbs := map[string]*DB{SQLite: openSQLite(t)}
 	if dsn := os.Getenv("COMMITBENCH_PG_DSN"); dsn != "" {
 		pg, err := Open(ctx, Postgres, dsn)
 		if err != nil {
@@ -43,15 +37,17 @@ func TestStoredOffsetsFenceAZombie(t *testing.T) {
 			}
 			defer db.Drop(ctx, tb)
 			// batch opens a transaction holding records from..to-1 of
-			// partition 0 and stores to, expecting expect.
+			// partition 0 and stores to, expecting expect; it rolls back
+			// what it refuses.
 			batch := func(from, to, expect int64) (*Tx, error) {
 				tx, err := db.Begin(ctx, tb, false)
 				if err != nil {
-					t.Fatal(err)
+					return nil, err
 				}
 				for o := from; o < to; o++ {
 					if err := tx.Add(ctx, 0, o, o); err != nil {
-						t.Fatal(err)
+						tx.Rollback()
+						return nil, err
 					}
 				}
 				if err := tx.SaveOffsets(ctx, map[int32]int64{0: to}, map[int32]int64{0: expect}); err != nil {
@@ -60,16 +56,15 @@ func TestStoredOffsetsFenceAZombie(t *testing.T) {
 				}
 				return tx, nil
 			}
-			commit := func(tx *Tx, err error) {
-				t.Helper()
+			commit := func(tx *Tx, err error) error {
 				if err != nil {
-					t.Fatal(err)
+					return err
 				}
-				if err := tx.Commit(ctx); err != nil {
-					t.Fatal(err)
-				}
+				return tx.Commit(ctx)
 			}
-			commit(batch(0, 10, 0)) // the first owner
+			if err := commit(batch(0, 10, 0)); err != nil { // the first owner
+				t.Fatal(err)
+			}
 			// The zombie last stored nothing: it expects 0, finds 10.
 			if tx, err := batch(0, 5, 0); !errors.Is(err, ErrFenced) {
 				if tx != nil {
@@ -77,42 +72,31 @@ func TestStoredOffsetsFenceAZombie(t *testing.T) {
 				}
 				t.Fatalf("the zombie's write: %v, want ErrFenced", err)
 			}
-			commit(batch(10, 15, 10)) // the new owner goes on
+			if err := commit(batch(10, 15, 10)); err != nil { // the new owner goes on
+				t.Fatal(err)
+			}
 			if kind == Postgres {
 				// Two open transactions expecting the same offset: the
-				// second waits on the first's row lock, then finds the
-				// offset moved on, whenever it got there.
+				// second waits on the first's row lock, and once the
+				// first commits finds the offset moved on.
 				first, err := batch(15, 20, 15)
 				if err != nil {
 					t.Fatal(err)
 				}
 				second := make(chan error, 1)
-				go func() {
-					tx, err := db.Begin(ctx, tb, false)
-					if err != nil {
-						second <- err
-						return
-					}
-					for o := int64(15); o < 20; o++ {
-						if err := tx.Add(ctx, 0, o, o); err != nil {
-							second <- err
-							return
-						}
-					}
-					err = tx.SaveOffsets(ctx, map[int32]int64{0: 20}, map[int32]int64{0: 15})
-					if err == nil {
-						err = tx.Commit(ctx)
-					} else {
-						tx.Rollback()
-					}
-					second <- err
-				}()
-				commit(first, nil)
-				if err := <-second; !errors.Is(err, ErrFenced) {
-					t.Fatalf("the concurrent zombie's write: %v, want ErrFenced", err)
+				go func() { second <- commit(batch(15, 20, 15)) }()
+				if err := waitForLockWaiter(ctx, db); err != nil {
+					first.Rollback()
+					t.Fatal(err)
 				}
-			} else {
-				commit(batch(15, 20, 15))
+				if err := first.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-second; !errors.Is(err, ErrFenced) {
+					t.Fatalf("the waiting zombie's write: %v, want ErrFenced", err)
+				}
+			} else if err := commit(batch(15, 20, 15)); err != nil {
+				t.Fatal(err)
 			}
 			seen := map[int64]int{}
 			if err := db.EachResult(ctx, tb, func(_ int32, o int64) error { seen[o]++; return nil }); err != nil {
@@ -130,5 +114,32 @@ func TestStoredOffsetsFenceAZombie(t *testing.T) {
 				t.Errorf("stored offset %d (%v), want 20", off[0], err)
 			}
 		})
+	}
+}
+
+// waitForLockWaiter returns once a session of this database waits on a
+// lock — the second writer blocked behind the first's row — so the test
+// takes the lock-wait path, not the one where the second simply came
+// later. It polls PostgreSQL's own view of its sessions.
+func waitForLockWaiter(ctx context.Context, db *DB) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var n int
+		err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("no session waited on the first writer's lock: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no session waited on the first writer's lock: %w", ctx.Err())
+		case <-tick.C:
+		}
 	}
 }

@@ -35,13 +35,20 @@ func TestWrongDSN(t *testing.T) {
 
 // Results without a unique key keep a duplicate visible; with one, the
 // upsert absorbs it. Offsets and results commit or vanish together.
-func TestSQLiteTransactions(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, SQLite, filepath.Join(t.TempDir(), "s.db"))
+// openSQLite opens a SQLite sink in the test's directory, closed with it.
+func openSQLite(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), SQLite, filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestSQLiteTransactions(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
 	for _, unique := range []bool{false, true} {
 		tb := TablesFor(map[bool]string{false: "plain", true: "uniq"}[unique])
 		if err := db.Setup(ctx, tb, unique); err != nil {

@@ -97,35 +97,40 @@ func (x *Tx) flush(ctx context.Context) error {
 // must be rolled back with it.
 var ErrFenced = errors.New("stored offset moved on: fenced")
 
-// SaveOffsets stores the next offset of each partition in the transaction,
-// each only where the stored offset is still expected[p] (0 where the
-// partition has none yet): the conditional write that fences a zombie. A
-// partition missing from expected is written unconditionally (the broken
-// variants that do not fence). A refused write returns ErrFenced naming
-// the partition, and the caller rolls back.
+// SaveOffsets stores the next offset of each partition in the transaction.
+// With expected, each write holds only where the stored offset is still
+// expected[p] (0: none stored yet) — the conditional write that fences a
+// zombie — and a refused one returns ErrFenced naming the partition; the
+// caller rolls back. A nil expected writes unconditionally (the broken
+// variant that does not fence).
 func (x *Tx) SaveOffsets(ctx context.Context, next, expected map[int32]int64) error {
-	upsert := fmt.Sprintf(`INSERT INTO %s (src_partition, next_offset) VALUES (?, ?)
+	q := fmt.Sprintf(`INSERT INTO %s (src_partition, next_offset) VALUES (?, ?)
 		ON CONFLICT (src_partition) DO UPDATE SET next_offset = excluded.next_offset`, x.t.Offsets)
-	fenced := x.d.q(upsert + fmt.Sprintf(" WHERE %s.next_offset = ?", x.t.Offsets))
-	upsert = x.d.q(upsert)
+	if expected != nil {
+		// On PostgreSQL a writer that waited on the row's lock checks
+		// this against the row the other transaction committed.
+		q += fmt.Sprintf(" WHERE %s.next_offset = ?", x.t.Offsets)
+	}
+	q = x.d.q(q)
+	args := make([]any, 0, 3)
 	for p, o := range next {
-		want, ok := expected[p]
-		if !ok {
-			if _, err := x.tx.ExecContext(ctx, upsert, p, o); err != nil {
-				return fmt.Errorf("storing offsets: %w", err)
-			}
-			continue
+		args = append(args[:0], p, o)
+		if expected != nil {
+			args = append(args, expected[p])
 		}
-		res, err := x.tx.ExecContext(ctx, fenced, p, o, want)
+		res, err := x.tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("storing offsets: %w", err)
 		}
-		// A first write inserts (1 row); a write whose expected offset
-		// is stored updates (1 row); one whose offset moved on, none.
+		if expected == nil {
+			continue
+		}
+		// A first write inserts a row, an expected one updates it; a
+		// write whose offset moved on touches none.
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("storing offsets: %w", err)
 		} else if n == 0 {
-			return fmt.Errorf("partition %d: expected stored offset %d: %w", p, want, ErrFenced)
+			return fmt.Errorf("partition %d: expected stored offset %d: %w", p, expected[p], ErrFenced)
 		}
 	}
 	return nil
