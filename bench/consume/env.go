@@ -60,6 +60,15 @@ type Env struct {
 	// it commits only the partitions it owns, goes on when the group
 	// rejects a commit, and runs until its context ends.
 	Member bool
+	// SinkOffsets: the strategy keeps its offsets in the sink
+	// (strategy.Info.OffsetsInSink). A member resumes every partition it is
+	// given from there and never commits to the group.
+	SinkOffsets bool
+
+	// resolve ends a database member's open transaction when its
+	// ownership changes: committed (a revoke, a clean leave) or rolled back
+	// (partitions lost). Set by the database loop; nil otherwise.
+	resolve func(commit bool, leaving []int32) error
 
 	// memberMu serialises a member's processing of a poll with the group's
 	// callbacks, as an application must (or use BlockRebalanceOnPoll).
@@ -84,6 +93,11 @@ type partState struct {
 	// stored is the offset the sink holds for the partition as this
 	// process last read or wrote it: what its next write expects there.
 	stored int64
+	// seeking: a database member was given the partition, or rewound it,
+	// at next, and skips every record until the one at next comes (records
+	// fetched before the seek may still be buffered). fresh: that record
+	// came and has not been reported yet.
+	seeking, fresh bool
 }
 
 // Applier counts a processed record and publishes the commits that
@@ -150,9 +164,12 @@ func (e *Env) Processed() int64 { return e.processed }
 func (e *Env) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
 	fs := e.Client.PollRecords(ctx, max)
 	if err := FetchErr(fs); err != nil {
-		// A group member expelled from its group (a zombie) hears it here;
-		// kgo rejoins by itself, as an application's loop would let it.
-		if _, ok := rejected(err); !ok || !e.Member {
+		// A group member expelled from its group (a zombie), or whose
+		// join failed (kgo injects ErrGroupSession after calling
+		// OnPartitionsLost), hears it here; kgo rejoins by itself, as an
+		// application's loop would let it.
+		var session *kgo.ErrGroupSession
+		if _, ok := rejected(err); !e.Member || !ok && !errors.As(err, &session) {
 			return nil, err
 		}
 	}
@@ -211,7 +228,8 @@ func (e *Env) apply(r *kgo.Record) error {
 // its first record since the partition was given to it, and the partition's
 // end, are reported at once (the harness times hand-overs by them).
 func (e *Env) applyMember(r *kgo.Record, ps *partState, n int64) error {
-	first, end := ps.next < 0, ps.next < ps.end && n >= ps.end
+	first, end := ps.next < 0 || ps.fresh, ps.next < ps.end && n >= ps.end
+	ps.fresh = false
 	if n > ps.next {
 		ps.next, ps.epoch = n, r.LeaderEpoch
 	}
@@ -239,11 +257,18 @@ func (e *Env) progress(force bool) error {
 }
 
 // nextOffsets is the next offset of every partition that moved past its
-// start, as the database stores it.
+// start (of a member: that it owns and moved past what is stored), as the
+// database stores it.
 func (e *Env) nextOffsets() map[int32]int64 {
 	m := make(map[int32]int64, len(e.parts))
 	for p, ps := range e.parts {
-		if ps.known && ps.next > e.Start[int32(p)] {
+		switch {
+		case !ps.known:
+		case e.Member:
+			if e.owned[p] && !ps.seeking && ps.next > ps.stored {
+				m[int32(p)] = ps.next
+			}
+		case ps.next > e.Start[int32(p)]:
 			m[int32(p)] = ps.next
 		}
 	}

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,6 +32,9 @@ const (
 	// dbSplit: the offsets in a second transaction after the results'
 	// (the broken variant a kill between the two exposes).
 	dbSplit
+	// dbOffsetsOpen: as dbOffsets, but the offset write is unconditional
+	// (the broken variant a zombie's commit exposes).
+	dbOffsetsOpen
 )
 
 // runDB writes each batch's results inside one database transaction that
@@ -45,28 +49,44 @@ func runDB(mode offsetMode) func(context.Context, *Env) error {
 // dbLoop is runDB's loop; committed runs after every database commit.
 func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) error {
 	t := newTrigger(e.Records, e.Every)
+	// A member's database work outlives the SIGTERM that ends its loop:
+	// its clean leave commits the open transaction.
+	dctx := ctx
+	if e.Member {
+		dctx = context.WithoutCancel(ctx)
+	}
 	var tx *sink.Tx
-	c := consumer{due: t}
-	c.commit = func() error {
-		t.reset()
+	// commitTx commits the open transaction, and with kafka the idempotent
+	// sink's group commit after it. A member whose offset write is fenced
+	// rewinds what it owns, but the partitions leaving, to what is stored.
+	commitTx := func(kafka bool, leaving []int32) error {
 		if tx == nil {
 			return nil
 		}
 		start, covered := time.Now(), e.processed
 		var next map[int32]int64
-		if mode == dbOffsets || mode == withOutbox {
+		if mode == dbOffsets || mode == withOutbox || mode == dbOffsetsOpen {
 			// Conditional on the offsets this process last stored: a
 			// zombie whose partitions moved on writes nothing.
 			next = e.nextOffsets()
-			if err := tx.SaveOffsets(ctx, next, e.expectedOffsets(next)); err != nil {
+			var expected map[int32]int64
+			if mode != dbOffsetsOpen {
+				expected = e.expectedOffsets(next)
+			}
+			if err := tx.SaveOffsets(dctx, next, expected); err != nil {
 				tx.Rollback()
 				tx = nil
-				return err
+				if errors.Is(err, sink.ErrFenced) && e.Member && !e.closing.Load() {
+					if rerr := e.rewindOwned(dctx, leaving); rerr != nil {
+						return rerr
+					}
+				}
+				return e.reportCommit(start, covered, err)
 			}
 		}
 		// One latency covers the whole commit: for the idempotent sink,
 		// the database's and then the group's.
-		err := tx.Commit(ctx)
+		err := tx.Commit(dctx)
 		tx = nil
 		if err == nil {
 			e.storedAt(next)
@@ -74,12 +94,35 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 			committed()
 		}
 		if err == nil && mode == dbSplit {
-			err = e.saveOffsetsAlone(ctx)
+			err = e.saveOffsetsAlone(dctx)
 		}
-		if err == nil && mode == dbThenKafka {
+		if err == nil && mode == dbThenKafka && kafka {
 			err = e.commitKafka(ctx, e.positions())
 		}
 		return e.reportCommit(start, covered, err)
+	}
+	c := consumer{due: t}
+	c.commit = func() error {
+		t.reset()
+		if tx == nil {
+			return nil
+		}
+		e.reach(strategy.PauseCommitDue)
+		return commitTx(true, nil)
+	}
+	if e.Member {
+		// Called under the member's lock, between polls.
+		e.resolve = func(commit bool, leaving []int32) error {
+			t.reset()
+			if commit {
+				return commitTx(false, leaving)
+			}
+			if tx != nil {
+				tx.Rollback()
+				tx = nil
+			}
+			return nil
+		}
 	}
 	if mode == kafkaOnPoll {
 		c.polled = func(rs []*kgo.Record) error {
@@ -92,20 +135,28 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 	c.each = func(r *kgo.Record) error {
 		if tx == nil {
 			var err error
-			if tx, err = e.DB.Begin(ctx, e.Tables, mode == dbThenKafka); err != nil {
+			if tx, err = e.DB.Begin(dctx, e.Tables, mode == dbThenKafka); err != nil {
 				return err
 			}
 			if mode == withOutbox {
 				tx.WithOutbox()
 			}
 		}
-		return tx.Add(ctx, r.Partition, r.Offset, r.Offset*2)
+		return tx.Add(dctx, r.Partition, r.Offset, r.Offset*2)
 	}
 	if err := c.run(ctx, e); err != nil {
+		if e.Member {
+			e.memberMu.Lock()
+			defer e.memberMu.Unlock()
+		}
 		if tx != nil {
 			tx.Rollback()
+			tx = nil
 		}
 		return err
+	}
+	if e.Member {
+		return nil // the clean leave ends the open transaction
 	}
 	return c.commit()
 }

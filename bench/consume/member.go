@@ -3,11 +3,14 @@ package consume
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
@@ -17,8 +20,31 @@ import (
 // commit ahead of.
 var errRejected = errors.New("commit rejected by the group")
 
-// rejected reports whether err is the group refusing a member's commit.
+// CodeStoredOffsetMoved is the failure code of a database member's commit
+// that the stored-offset fence refused (sink.ErrFenced): another member
+// moved the partition on. It is no Kafka error code (those are positive).
+const CodeStoredOffsetMoved = -1000
+
+// FailureName names a failed commit's code, as results count them: Kafka's
+// error name, STORED_OFFSET_MOVED, or OTHER.
+func FailureName(code int64) string {
+	if code == CodeStoredOffsetMoved {
+		return "STORED_OFFSET_MOVED"
+	}
+	if code != 0 {
+		if e := kerr.TypedErrorForCode(int16(code)); e != nil {
+			return e.Message
+		}
+	}
+	return "OTHER"
+}
+
+// rejected reports whether err is the group refusing a member's commit, or
+// the sink's fence refusing a database member's.
 func rejected(err error) (int16, bool) {
+	if errors.Is(err, sink.ErrFenced) {
+		return CodeStoredOffsetMoved, true
+	}
 	for _, e := range []*kerr.Error{kerr.RebalanceInProgress, kerr.IllegalGeneration, kerr.UnknownMemberID,
 		kerr.FencedInstanceID, kerr.StaleMemberEpoch, kerr.FencedMemberEpoch} {
 		if errors.Is(err, e) {
@@ -28,8 +54,12 @@ func rejected(err error) (int16, bool) {
 	return 0, false
 }
 
-// errCode is err's Kafka error code, 0 if it is none.
+// errCode is err's Kafka error code (or CodeStoredOffsetMoved), 0 if it is
+// none.
 func errCode(err error) int64 {
+	if errors.Is(err, sink.ErrFenced) {
+		return CodeStoredOffsetMoved
+	}
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		return int64(ke.Code)
@@ -41,6 +71,11 @@ func errCode(err error) int64 {
 // several: a member tracks the partitions it owns (and commits only
 // those), tells the harness of every assignment and revocation, and, with
 // commitOnRevoke, commits what it processed of the partitions it gives up.
+// A database member ends its open transaction at every change of
+// ownership: committed at a revoke — the practice Kafka's
+// ConsumerRebalanceListener documents for offsets kept outside Kafka, and
+// fenced if the partitions already moved — rolled back at a loss; and it
+// resumes each partition it is given from the offsets its sink stores.
 // Call Init before the client that takes these options starts.
 func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 	e.Member = true
@@ -49,7 +84,10 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 			e.memberMu.Lock()
 			defer e.memberMu.Unlock()
 			ps := m[e.Topic]
-			if commit && !e.closing.Load() {
+			if e.resolve != nil {
+				_ = e.resolve(kind == wire.Revoked, ps) // failed or fenced: reported; the partitions go anyway
+			}
+			if commit && !e.closing.Load() && !e.SinkOffsets {
 				offsets := e.ownedPositions(ps)
 				if len(offsets[e.Topic]) > 0 {
 					_ = e.commitSync(ctx, offsets) // rejected or failed: reported; the partitions go anyway
@@ -88,10 +126,30 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 			_ = e.Events.Flush()
 		}),
 		// Where kgo resumes each partition it was given: the harness needs
-		// it for a partition with nothing left to process.
-		kgo.AdjustFetchOffsetsFn(func(_ context.Context, m map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+		// it for a partition with nothing left to process. A member that
+		// keeps its offsets in the sink resumes from there instead.
+		kgo.AdjustFetchOffsetsFn(func(ctx context.Context, m map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+			var stored map[int32]int64
+			if e.SinkOffsets {
+				var err error
+				if stored, err = e.DB.Offsets(ctx, e.Tables); err != nil {
+					return nil, fmt.Errorf("reading the stored offsets of the partitions given: %w", err)
+				}
+			}
+			e.memberMu.Lock()
+			defer e.memberMu.Unlock()
 			for p, o := range m[e.Topic] {
-				_ = e.Events.Event(wire.Frame{Kind: wire.Start, Partition: p, A: max(o.EpochOffset().Offset, 0)}, false)
+				at := max(o.EpochOffset().Offset, 0)
+				if e.SinkOffsets {
+					// No epoch: the stored offset carries none to check.
+					at = stored[p]
+					m[e.Topic][p] = kgo.NewOffset().At(at).WithEpoch(-1)
+				}
+				if e.DB != nil && e.owns(p) {
+					ps := &e.parts[p]
+					ps.next, ps.stored, ps.seeking = at, at, true
+				}
+				_ = e.Events.Event(wire.Frame{Kind: wire.Start, Partition: p, A: at}, false)
 			}
 			_ = e.Events.Flush()
 			return m, nil
@@ -125,14 +183,20 @@ func (e *Env) ownedPositions(ps []int32) map[string]map[int32]kgo.EpochOffset {
 	return map[string]map[int32]kgo.EpochOffset{e.Topic: m}
 }
 
-// Leave ends a member's run as a clean shutdown does: with commit on
-// revoke, a last commit of what it owns and processed, before the client
-// closes (the close's own revocation then commits nothing more).
+// Leave ends a member's run as a clean shutdown does: a database member
+// commits its open transaction; with commit on revoke, a last commit of
+// what it owns and processed goes to the group, before the client closes
+// (the close's own revocation then commits nothing more).
 func (e *Env) Leave(ctx context.Context, commitOnRevoke bool) error {
 	e.memberMu.Lock()
 	defer e.memberMu.Unlock()
 	e.closing.Store(true)
-	if !commitOnRevoke {
+	if e.resolve != nil {
+		if err := e.resolve(true, nil); err != nil && !errors.Is(err, errRejected) {
+			return err
+		}
+	}
+	if !commitOnRevoke || e.SinkOffsets {
 		return nil
 	}
 	offsets := e.ownedPositions(nil)
@@ -154,4 +218,46 @@ func (e *Env) memberProgress(now time.Time) {
 			_ = e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: int32(p), A: now.UnixNano(), B: e.parts[p].next}, false)
 		}
 	}
+}
+
+// accept reports whether a database member processes r: it owns r's
+// partition, and r is the next record there. After a seek (an assignment,
+// a rewind) records are skipped until the one at the sought offset comes,
+// so none fetched before the seek is written twice or past a gap.
+func (e *Env) accept(r *kgo.Record) bool {
+	if !e.owns(r.Partition) || !e.parts[r.Partition].known {
+		return false
+	}
+	ps := &e.parts[r.Partition]
+	if ps.seeking {
+		if r.Offset != ps.next {
+			return false
+		}
+		ps.seeking, ps.fresh = false, true
+		return true
+	}
+	return r.Offset >= ps.next
+}
+
+// rewindOwned moves every owned partition (but those leaving) back to the offset the sink
+// stores, after a database member's transaction was rolled back (its
+// write fenced): what it had processed there is processed again, from
+// what another writer stored.
+func (e *Env) rewindOwned(ctx context.Context, leaving []int32) error {
+	stored, err := e.DB.Offsets(ctx, e.Tables)
+	if err != nil {
+		return fmt.Errorf("reading the stored offsets after a fenced write: %w", err)
+	}
+	set := map[int32]kgo.EpochOffset{}
+	for p := range e.parts {
+		if !e.owned[p] || slices.Contains(leaving, int32(p)) {
+			continue
+		}
+		ps := &e.parts[p]
+		at := stored[int32(p)]
+		ps.next, ps.stored, ps.seeking, ps.epoch = at, at, true, -1
+		set[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: at}
+	}
+	e.Client.SetOffsets(map[string]map[int32]kgo.EpochOffset{e.Topic: set})
+	return nil
 }

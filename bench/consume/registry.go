@@ -67,6 +67,7 @@ var registry = map[string]Strategy{
 	strategy.Idempotent:        {loop: runDB(dbThenKafka), UniqueResults: true},
 	strategy.BrokenEOSDB:       {loop: runDB(kafkaOnPoll)},
 	strategy.BrokenEOSDBSplit:  {loop: runDB(dbSplit)},
+	strategy.BrokenEOSDBOpen:   {loop: runDB(dbOffsetsOpen)},
 	strategy.Transactional:     {loop: runTransactional, Client: TransactClient, WireKey: kmsg.EndTxn},
 	strategy.Outbox:            {loop: runOutbox},
 }

@@ -23,11 +23,12 @@ func TestRegistryMatchesCatalog(t *testing.T) {
 		if (s.Client == PartitionsClient) != info.OffsetsInSink {
 			t.Errorf("%s: client %v with offsets in sink %v", info.Name, s.Client, info.OffsetsInSink)
 		}
-		// A group member commits to the group, and its loop is one the
-		// member mode knows (the consumer loop or commit-ahead), not the
-		// database or transaction loops.
-		if info.Groups && (s.Client != GroupClient || info.Effects != strategy.EffectsLedger) {
-			t.Errorf("%s runs in groups but commits elsewhere than the group", info.Name)
+		// A group member's loop is one the member mode knows: the
+		// consumer loop, commit-ahead or the database loop (which ends its
+		// transaction when ownership changes), not the transaction loop,
+		// nor the outbox's relay (one per process).
+		if info.Groups && (s.Client == TransactClient || info.Relay) {
+			t.Errorf("%s runs in groups but its loop has no member mode", info.Name)
 		}
 		if s.Options != nil && info.Count {
 			t.Errorf("%s: kgo's autocommit cannot commit by count", info.Name)

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/commitbench/commitbench/bench/results"
@@ -10,9 +12,9 @@ import (
 
 // groupWorkload is a group of members consuming a small topic under sync
 // commits every n records, with the given group settings and events.
-func groupWorkload(t *testing.T, strategy string, n int64, group, events string) *spec.Workload {
+func groupWorkload(t *testing.T, strategy string, n int64, group, events string, extra ...string) *spec.Workload {
 	t.Helper()
-	w, err := spec.Parse(fmt.Appendf(nil, `
+	w, err := spec.Parse(fmt.Appendf(nil, `%s
 name: grp
 topic: {partitions: 6, records: 30000, record_bytes: 32}
 processing: {cpu_us: 30}
@@ -22,7 +24,7 @@ client: {session_timeout: 2s}
 crashes: {seed: 3}
 groups: [%s]
 events: [%s]
-`, strategy, n, group, events))
+`, strings.Join(extra, "\n"), strategy, n, group, events))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,5 +121,91 @@ func TestGroupPauseMakesAZombie(t *testing.T) {
 	}
 	if ev := s.Events[0]; ev.PartitionsMoved == 0 {
 		t.Errorf("no partition moved away from the paused member: %+v", ev)
+	}
+}
+
+// The exactly-once family in a group: through a rolling restart, with and
+// without commit on revoke, every effect lands once and none is lost (a
+// database member commits its open transaction at every revoke and clean
+// leave, and resumes from the stored offsets).
+func TestGroupRollingRestartExactlyOnce(t *testing.T) {
+	for _, name := range []string{"exactly-once-db", "idempotent"} {
+		for _, revoke := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/commit_on_revoke=%v", name, revoke), func(t *testing.T) {
+				res := runOne(t, groupWorkload(t, name, 500, fmt.Sprintf("{members: 3, commit_on_revoke: %v}", revoke), "{kind: rolling-restart, at: 0.2}"))
+				s := scenarioOf(t, res)
+				if s.Lost != 0 || s.Duplicates != 0 {
+					t.Errorf("lost %d, duplicated %d effects; want 0 and 0", s.Lost, s.Duplicates)
+				}
+				if ev := s.Events[0]; ev.Members != 3 || ev.PartitionsAssigned < 6 {
+					t.Errorf("restarted %d members, %d partitions handed over; want 3 and 6 or more", ev.Members, ev.PartitionsAssigned)
+				}
+			})
+		}
+	}
+}
+
+// zombieWorkload pauses one member at the commit that falls due, past its
+// session timeout: it resumes as a zombie straight into that commit, after
+// its partitions went to the others, with n records processed and not
+// committed.
+func zombieWorkload(t *testing.T, strategy string, n int64, sink spec.Sink) *spec.Workload {
+	var extra []string
+	if sink.Kind != "" {
+		extra = append(extra, fmt.Sprintf("sink: {kind: %s, dsn: %q}", sink.Kind, sink.DSN))
+	}
+	return groupWorkload(t, strategy, n, "{members: 3}", "{kind: pause, at: 0.3, for: 5s, point: commit-due}", extra...)
+}
+
+// The zombie's commit is what each strategy must survive: at-least-once
+// replays what it held and has the commit rejected; the exactly-once
+// family lands every effect once (the stored-offset write is conditional);
+// the variant whose offset write is unconditional is caught duplicating.
+// The database strategies' cases need PostgreSQL
+// (TestGroupZombieCommitOnPostgres): SQLite's one write lock stays with
+// the paused member.
+func TestGroupZombieCommit(t *testing.T) {
+	testZombieCommit(t, spec.Sink{}, "at-least-once-sync")
+}
+
+func testZombieCommit(t *testing.T, sink spec.Sink, strategies ...string) {
+	const n = 2000
+	for _, tt := range []struct {
+		strategy string
+		dups     bool   // the zombie's records replayed as duplicate effects
+		rejected string // a commit refused with this failure
+	}{
+		{"at-least-once-sync", true, ""},
+		{"exactly-once-db", false, "STORED_OFFSET_MOVED"},
+		{"idempotent", false, ""},
+		{"broken-eos-db-open", true, ""},
+	} {
+		if !slices.Contains(strategies, tt.strategy) {
+			continue
+		}
+		t.Run(tt.strategy, func(t *testing.T) {
+			res := runOne(t, zombieWorkload(t, tt.strategy, n, sink))
+			s := scenarioOf(t, res)
+			if s.Lost != 0 {
+				t.Errorf("lost %d records, want 0", s.Lost)
+			}
+			if ev := s.Events[0]; ev.PartitionsMoved == 0 || ev.ZombieRecords == nil {
+				t.Fatalf("the paused member was no zombie: %+v", ev)
+			}
+			switch {
+			case tt.dups && s.Duplicates == 0:
+				t.Error("no duplicate effects: the zombie's processed, uncommitted records were not replayed")
+			case !tt.dups && s.Duplicates != 0:
+				t.Errorf("%d duplicate effects, want 0", s.Duplicates)
+			}
+			if tt.rejected != "" && s.RejectedCommits[tt.rejected] == 0 {
+				t.Errorf("no commit refused with %s: %v", tt.rejected, s.RejectedCommits)
+			}
+			if v := results.Check(res); tt.strategy == "broken-eos-db-open" && len(v) == 0 {
+				t.Error("the unfenced variant's duplicates were not flagged as a breach of its claim")
+			} else if tt.strategy != "broken-eos-db-open" && len(v) != 0 {
+				t.Errorf("breaches: %v", v)
+			}
+		})
 	}
 }

@@ -127,3 +127,29 @@ func TestGroupRollingRestartOnLocalKafka(t *testing.T) {
 		})
 	}
 }
+
+// The zombie's commit on real Kafka and PostgreSQL: a member paused at its
+// commit past its session timeout resumes into it after Kafka gave its
+// partitions away. exactly-once-db's fenced offset write keeps every
+// effect once; the unfenced variant is caught duplicating.
+func TestGroupZombieOnLocalKafkaAndPostgres(t *testing.T) {
+	dsn := pgDSN(t)
+	b := startLocalKafka(t, 1)
+	for _, tt := range []struct {
+		strategy string
+		dups     bool
+	}{{"exactly-once-db", false}, {"broken-eos-db-open", true}} {
+		t.Run(tt.strategy, func(t *testing.T) {
+			s := scenarioOf(t, runOn(t, b, zombieWorkload(t, tt.strategy, 2000, spec.Sink{Kind: "postgres", DSN: dsn})))
+			if s.Lost != 0 {
+				t.Errorf("lost %d records, want 0", s.Lost)
+			}
+			if ev := s.Events[0]; ev.PartitionsMoved == 0 || ev.ZombieRecords == nil {
+				t.Fatalf("the paused member was no zombie: %+v", ev)
+			}
+			if got := s.Duplicates != 0; got != tt.dups {
+				t.Errorf("%d duplicate effects; want some: %v", s.Duplicates, tt.dups)
+			}
+		})
+	}
+}

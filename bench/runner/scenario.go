@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/results"
@@ -28,6 +28,10 @@ type member struct {
 	// its partitions (-1: not yet).
 	pausedCount, zombie int64
 	paused, resumed     bool
+	// pausedAt is when it stopped itself at a pause point it was asked
+	// to stop at (pauseAsked); zero: not yet.
+	pausedAt   time.Time
+	pauseAsked bool
 }
 
 // partTrack follows one partition through the group.
@@ -255,11 +259,34 @@ func (sc *scenarioRun) loop(ctx context.Context) error {
 				r.observe(Event{Point: sc.p, Phase: "group", Applied: sc.ph.ledger.Applied(), Records: r.w.Topic.Records})
 			}
 		case <-stall.C:
-			return fmt.Errorf("the group's members sent nothing for %s (is the broker reachable and the group stable?)", r.stall)
+			return fmt.Errorf("the group's members sent nothing for %s (is the broker reachable and the group stable?); %s", r.stall, sc.unfinished())
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// unfinished says which partitions the scenario still waits for, and why.
+func (sc *scenarioRun) unfinished() string {
+	var out []string
+	for _, p := range slices.Sorted(maps.Keys(sc.parts)) {
+		pt := sc.parts[p]
+		switch {
+		case pt.owner == nil:
+			out = append(out, fmt.Sprintf("partition %d has no owner", p))
+		case pt.ownerNext < pt.end:
+			out = append(out, fmt.Sprintf("partition %d: member %d got to %d of %d", p, pt.owner.idx, pt.ownerNext, pt.end))
+		}
+	}
+	for _, m := range sc.live() {
+		if m.pauseAsked && m.pausedAt.IsZero() {
+			out = append(out, fmt.Sprintf("member %d was asked to pause at a point and never reached it", m.idx))
+		}
+	}
+	if len(out) == 0 {
+		return "every partition is consumed to its end"
+	}
+	return strings.Join(out, ", ")
 }
 
 // exited reaps a member whose frames ended. A member the harness did not
@@ -330,13 +357,13 @@ func (sc *scenarioRun) handle(m *member, f wire.Frame) error {
 			pt.pending = nil
 			sc.closeHandover(pt, h, f.A)
 		}
+	case wire.Paused:
+		// It stopped itself at the point the pause asked for.
+		at := time.Unix(0, f.A)
+		m.paused, m.pausedAt, m.pausedCount = true, at, sc.ph.ledger.Slot(m.slot).Applied
+		sc.stopped(m, at)
 	case wire.Failed:
-		name := "OTHER"
-		if f.B != 0 {
-			if e := kerr.TypedErrorForCode(int16(f.B)); e != nil {
-				name = e.Message
-			}
-		}
+		name := consume.FailureName(f.B)
 		sc.reject[name]++
 		if ev := sc.event(sc.cur); ev != nil {
 			ev.rejected[name]++
@@ -444,16 +471,24 @@ func (sc *scenarioRun) advance(ctx context.Context) error {
 	return nil
 }
 
-// settled reports whether every member joined and every partition has an
-// owner: an event starts on a stable group.
+// settled reports whether every member joined, every partition has an
+// owner, and no member owns more than its share (one topic: every
+// balancer evens the counts out; a cooperative rebalance still moving
+// partitions to a new member does not): an event starts on a stable group.
 func (sc *scenarioRun) settled() bool {
-	for _, m := range sc.live() {
+	live := sc.live()
+	for _, m := range live {
 		if !m.joined {
 			return false
 		}
 	}
+	share := (len(sc.parts) + len(live) - 1) / max(len(live), 1)
+	owns := map[*member]int{}
 	for _, pt := range sc.parts {
 		if pt.owner == nil {
+			return false
+		}
+		if owns[pt.owner]++; owns[pt.owner] > share {
 			return false
 		}
 	}
@@ -542,8 +577,24 @@ func (sc *scenarioRun) plan(ctx context.Context, ev *eventState) []step {
 			steps = append(steps, step{act: func() error { return signal(m, syscall.SIGTERM) }, done: exited(m)})
 		}
 	case spec.EventPause:
-		m := pick(1)[0]
+		m := sc.pickOwner()
 		ev.members, ev.pausedMember = 1, m
+		if ev.Point != "" {
+			// The member stops itself at the point (a Paused frame); the
+			// pause lasts from then.
+			steps = append(steps, step{act: func() error {
+				m.pauseAsked = true
+				if err := m.s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+					return fmt.Errorf("asking group member %d to pause at %s: %w", m.idx, ev.Point, err)
+				}
+				return nil
+			}, done: func() bool { return !m.pausedAt.IsZero() && time.Since(m.pausedAt) >= ev.For.D() }},
+				step{act: func() error {
+					m.resumed = true
+					return m.s.cmd.Process.Signal(syscall.SIGCONT)
+				}, done: func() bool { return true }})
+			break
+		}
 		var at time.Time
 		steps = append(steps, step{act: func() error {
 			at = time.Now()
@@ -556,6 +607,26 @@ func (sc *scenarioRun) plan(ctx context.Context, ev *eventState) []step {
 			}, done: func() bool { return true }})
 	}
 	return steps
+}
+
+// pickOwner picks the live member with the most records left in the
+// partitions it owns (the first such, in start order): the one a pause
+// makes a zombie, which still has commits to make.
+func (sc *scenarioRun) pickOwner() *member {
+	live := sc.live()
+	best, left := live[0], int64(-1)
+	for _, m := range live {
+		var n int64
+		for _, pt := range sc.parts {
+			if pt.owner == m {
+				n += pt.end - max(pt.ownerNext, 0)
+			}
+		}
+		if n > left {
+			best, left = m, n
+		}
+	}
+	return best
 }
 
 // outcome turns the phase into its result.

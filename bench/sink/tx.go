@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -113,7 +115,11 @@ func (x *Tx) SaveOffsets(ctx context.Context, next, expected map[int32]int64) er
 	}
 	q = x.d.q(q)
 	args := make([]any, 0, 3)
-	for p, o := range next {
+	// In partition order: two writers of overlapping partitions (a zombie
+	// and the new owner) take the rows' locks in one order, so neither
+	// deadlocks the other.
+	for _, p := range slices.Sorted(maps.Keys(next)) {
+		o := next[p]
 		args = append(args[:0], p, o)
 		if expected != nil {
 			args = append(args, expected[p])

@@ -97,6 +97,10 @@ type Event struct {
 	Grace Duration `yaml:"grace" json:"grace_ns"`
 	// For is how long a pause lasts; it must exceed the session timeout.
 	For Duration `yaml:"for" json:"for_ns"`
+	// Point, on a pause, stops the member at a named point of its loop
+	// rather than at once: strategy.PauseCommitDue, the commit that falls
+	// due next, so that it resumes as a zombie straight into that commit.
+	Point string `yaml:"point" json:"point,omitempty"`
 }
 
 // Replaces reports whether killed members are replaced.
@@ -152,7 +156,7 @@ func (w *Workload) validateGroups() error {
 	}
 	for i, name := range w.Strategies {
 		if info, _ := strategy.Lookup(name); !info.Groups {
-			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("%s cannot run in a group of several members yet (it keeps its offsets or transactions apart from the group's commits)", name),
+			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("%s cannot run in a group of several members yet (one transactional id, or one outbox relay, per process)", name),
 				"drop it from a workload with groups; these can: "+strings.Join(groupStrategies(), ", "))
 		}
 	}
@@ -228,6 +232,10 @@ func (w *Workload) validateEvents(gi int, g Group) error {
 			if g.Protocol == ProtocolConsumer {
 				return bad(at+".kind", "a pause under the consumer protocol: its session timeout is the broker's (group.consumer.session.timeout.ms), which the workload cannot see", "pause a classic group")
 			}
+			if i, ok := w.sqliteWriter(); ok {
+				return bad(at+".kind", fmt.Sprintf("a pause under strategies[%d] on sink sqlite: SQLite has one writer, so the paused member's open transaction holds the write lock for the whole pause and the other members' writes time out (busy_timeout 10s)", i),
+					"use sink: {kind: postgres, dsn: ...}, or drop the pause")
+			}
 			if e.For <= g.SessionTimeout {
 				return bad(at+".for", fmt.Sprintf("%s does not exceed groups[%d].session_timeout (%s), so the member would not lose its partitions", e.For, gi, g.SessionTimeout),
 					fmt.Sprintf("pause for longer, e.g. %s", 2*g.SessionTimeout.D()))
@@ -236,11 +244,49 @@ func (w *Workload) validateEvents(gi int, g Group) error {
 		if e.Kind != EventPause && e.For != 0 {
 			return bad(at+".for", "only a pause lasts", "remove it")
 		}
+		if err := w.validatePausePoint(at, e); err != nil {
+			return err
+		}
 	}
 	if members < 1 {
 		return bad("events", fmt.Sprintf("groups[%d] has no member left after the kills", gi), "replace killed members, or kill fewer")
 	}
 	return nil
+}
+
+// validatePausePoint checks an event's point: only a pause has one, and
+// every strategy of the workload must pass it.
+func (w *Workload) validatePausePoint(at string, e Event) error {
+	if e.Point == "" {
+		return nil
+	}
+	if e.Kind != EventPause {
+		return bad(at+".point", "only a pause stops at a point", "remove it")
+	}
+	if e.Point != strategy.PauseCommitDue {
+		return bad(at+".point", fmt.Sprintf("unknown pause point %q", e.Point), fmt.Sprintf("use %s, or leave it out to pause at once", strategy.PauseCommitDue))
+	}
+	for i, name := range w.Strategies {
+		if info, _ := strategy.Lookup(name); !info.CommitDue {
+			return bad(at+".point", fmt.Sprintf("strategies[%d] (%s) makes no commit of its own for a pause to wait for", i, name),
+				"leave the point out to pause at once, or drop the strategy")
+		}
+	}
+	return nil
+}
+
+// sqliteWriter returns the first strategy that writes to the sink when
+// the sink is SQLite.
+func (w *Workload) sqliteWriter() (int, bool) {
+	if w.Sink.Kind != "sqlite" {
+		return 0, false
+	}
+	for i, name := range w.Strategies {
+		if info, _ := strategy.Lookup(name); info.Effects == strategy.EffectsDB {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // groupStrategies lists the strategies that run in groups.

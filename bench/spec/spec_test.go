@@ -120,26 +120,30 @@ func TestShippedWorkloads(t *testing.T) {
 // Group and event problems name the field and the fix, before anything runs.
 func TestGroupValidation(t *testing.T) {
 	base := "name: g\ntopic: {partitions: 4, records: 1000}\nstrategies: [at-least-once-sync]\nintervals: [{records: 100}]\nclient: {session_timeout: 2s}\n"
-	for _, tt := range []struct{ name, yaml, field, fix string }{
-		{"too many members", "groups: [{members: 65}]\n", "groups[0].members", "1 to 64"},
-		{"no members", "groups: [{members: -1}]\n", "groups[0].members", "1 to 64"},
-		{"unknown protocol", "groups: [{protocol: eager}]\n", "groups[0].protocol", "classic or consumer"},
-		{"cooperative under KIP-848", "groups: [{protocol: consumer, balancer: cooperative-sticky}]\n", "groups[0].balancer", "range or sticky"},
-		{"short pause", "groups: [{members: 2}]\nevents: [{kind: pause, at: 0.5, for: 1s}]\n", "events[0].for", "pause for longer"},
-		{"pause under KIP-848", "groups: [{members: 2, protocol: consumer}]\nevents: [{kind: pause, at: 0.5, for: 9s}]\n", "events[0].kind", "classic"},
-		{"events out of order", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5}, {kind: kill, at: 0.2}]\n", "events[1].at", "in the order"},
-		{"scale in to nobody", "groups: [{members: 2}]\nevents: [{kind: scale-in, at: 0.5, members: 2}]\n", "events[0].members", "at least one"},
-		{"kill more than there are", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5, members: 3}]\n", "events[0].members", "at most as many"},
-		{"scale out past 64", "groups: [{members: 60}]\nevents: [{kind: scale-out, at: 0.5, members: 5}]\n", "events[0].members", "64 members or fewer"},
-		{"events without a group", "events: [{kind: kill, at: 0.5}]\n", "events", "add groups"},
-		{"crash phase with a group", "groups: [{members: 2}]\ncrashes: {per_point: 1}\n", "crashes.per_point", "events"},
-		{"unknown event", "groups: [{members: 2}]\nevents: [{kind: reboot, at: 0.5}]\n", "events[0].kind", "rolling-restart"},
-		{"strategy that keeps its offsets apart", "groups: [{members: 2}]\n", "strategies[0]", "these can"},
+	for _, tt := range []struct{ name, yaml, field, fix, strategy string }{
+		{"too many members", "groups: [{members: 65}]\n", "groups[0].members", "1 to 64", ""},
+		{"no members", "groups: [{members: -1}]\n", "groups[0].members", "1 to 64", ""},
+		{"unknown protocol", "groups: [{protocol: eager}]\n", "groups[0].protocol", "classic or consumer", ""},
+		{"cooperative under KIP-848", "groups: [{protocol: consumer, balancer: cooperative-sticky}]\n", "groups[0].balancer", "range or sticky", ""},
+		{"short pause", "groups: [{members: 2}]\nevents: [{kind: pause, at: 0.5, for: 1s}]\n", "events[0].for", "pause for longer", ""},
+		{"pause under KIP-848", "groups: [{members: 2, protocol: consumer}]\nevents: [{kind: pause, at: 0.5, for: 9s}]\n", "events[0].kind", "classic", ""},
+		{"events out of order", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5}, {kind: kill, at: 0.2}]\n", "events[1].at", "in the order", ""},
+		{"scale in to nobody", "groups: [{members: 2}]\nevents: [{kind: scale-in, at: 0.5, members: 2}]\n", "events[0].members", "at least one", ""},
+		{"kill more than there are", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5, members: 3}]\n", "events[0].members", "at most as many", ""},
+		{"scale out past 64", "groups: [{members: 60}]\nevents: [{kind: scale-out, at: 0.5, members: 5}]\n", "events[0].members", "64 members or fewer", ""},
+		{"events without a group", "events: [{kind: kill, at: 0.5}]\n", "events", "add groups", ""},
+		{"crash phase with a group", "groups: [{members: 2}]\ncrashes: {per_point: 1}\n", "crashes.per_point", "events", ""},
+		{"unknown event", "groups: [{members: 2}]\nevents: [{kind: reboot, at: 0.5}]\n", "events[0].kind", "rolling-restart", ""},
+		{"strategy with a transactional id per process", "groups: [{members: 2}]\n", "strategies[0]", "these can", "transactional"},
+		{"pause of a database member on SQLite", "groups: [{members: 2}]\nevents: [{kind: pause, at: 0.5, for: 5s}]\n", "events[0].kind", "kind: postgres", "exactly-once-db"},
+		{"unknown pause point", "groups: [{members: 2}]\nevents: [{kind: pause, at: 0.5, for: 5s, point: commit-sent}]\n", "events[0].point", "commit-due", ""},
+		{"a point on a kill", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5, point: commit-due}]\n", "events[0].point", "remove it", ""},
+		{"pause point without commits of its own", "groups: [{members: 2}]\nevents: [{kind: pause, at: 0.5, for: 5s, point: commit-due}]\n", "events[0].point", "pause at once", "none"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := base + tt.yaml
-			if tt.name == "strategy that keeps its offsets apart" {
-				doc = strings.Replace(doc, "at-least-once-sync", "exactly-once-db", 1)
+			if tt.strategy != "" {
+				doc = strings.Replace(doc, "at-least-once-sync", tt.strategy, 1)
 			}
 			_, err := Parse([]byte(doc))
 			var se *Error

@@ -54,6 +54,7 @@ const (
 	BrokenCommitAhead = "broken-commit-ahead" // test-only: see Info.Hidden
 	BrokenEOSDB       = "broken-eos-db"       // test-only: see Info.Hidden
 	BrokenEOSDBSplit  = "broken-eos-db-split" // test-only: see Info.Hidden
+	BrokenEOSDBOpen   = "broken-eos-db-open"  // test-only: see Info.Hidden
 )
 
 // Where a strategy's effects land, which is where the ledger reads them.
@@ -107,6 +108,12 @@ const (
 	KillOutboxPublished = "outbox-published"
 )
 
+// PauseCommitDue is the point where a group member can be paused (SIGSTOP)
+// deterministically: a commit fell due and is about to be made. Paused
+// there past its session timeout, the member resumes as a zombie straight
+// into its commit, the worst moment for a claim.
+const PauseCommitDue = "commit-due"
+
 // Info describes one strategy: what it claims and which commit intervals it
 // accepts.
 type Info struct {
@@ -137,6 +144,9 @@ type Info struct {
 	Relay bool
 	// KillPoints are the kill points the strategy's loop passes.
 	KillPoints []string
+	// CommitDue: the loop passes PauseCommitDue, so a member can be paused
+	// there.
+	CommitDue bool
 	// Groups: the strategy runs as one member of a consumer group of
 	// several, committing only the partitions it owns (scenario phases).
 	Groups bool
@@ -214,21 +224,21 @@ func (i Info) LossBound(records int64) (int64, bool) {
 
 var catalog = []Info{
 	{Name: None, Guarantee: GuaranteeNone, Groups: true, Summary: "never commits: the throughput ceiling"},
-	{Name: AtMostOnce, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtMostOnce, Count: true, Replay: ReplayNever, Groups: true,
+	{Name: AtMostOnce, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtMostOnce, Count: true, Replay: ReplayNever, Groups: true, CommitDue: true,
 		Summary: "commits the next window of records, then processes them"},
-	{Name: AtLeastOnceSync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayWithinInterval, Groups: true,
+	{Name: AtLeastOnceSync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayWithinInterval, Groups: true, CommitDue: true,
 		Summary: "processes, then commits and waits for the broker"},
-	{Name: AtLeastOnceAsync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayIntervalPlusInFlight, Groups: true,
+	{Name: AtLeastOnceAsync, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Time: true, Replay: ReplayIntervalPlusInFlight, Groups: true, CommitDue: true,
 		Summary: "processes, then commits without waiting; at most one commit in flight"},
 	{Name: Autocommit, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond), Groups: true,
 		Summary: "kgo autocommit on a timer: commits what earlier polls returned"},
 	{Name: AutocommitMarks, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Time: true, MinEveryNs: int64(100 * time.Millisecond), Groups: true,
 		Summary: "kgo autocommit on a timer, of records marked after processing"},
 	{Name: ExactlyOnceDB, KillPoints: []string{KillProcessed, KillDBCommitted}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
-		Effects: EffectsDB, OffsetsInSink: true,
+		Effects: EffectsDB, OffsetsInSink: true, Groups: true, CommitDue: true,
 		Summary: "one database transaction writes a batch's results and the next offsets; resumes from the database"},
 	{Name: Idempotent, KillPoints: []string{KillProcessed, KillDBCommitted, KillCommitSent}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
-		Effects: EffectsDB,
+		Effects: EffectsDB, Groups: true, CommitDue: true,
 		Summary: "at-least-once commits, results upserted by source record: replays happen, effects land once"},
 	{Name: Transactional, KillPoints: []string{KillProcessed, KillTxnProduced, KillCommitSent}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Effects: EffectsTopic,
@@ -243,6 +253,9 @@ var catalog = []Info{
 	{Name: BrokenEOSDBSplit, KillPoints: []string{KillProcessed, KillDBCommitted}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true,
 		Replay: ReplayWithinInterval, Effects: EffectsDB, OffsetsInSink: true, Hidden: true,
 		Summary: "writes a batch's offsets in a second database transaction after its results: a kill between the two must show duplicates"},
+	{Name: BrokenEOSDBOpen, KillPoints: []string{KillProcessed, KillDBCommitted}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true,
+		Replay: ReplayWithinInterval, Effects: EffectsDB, OffsetsInSink: true, Hidden: true, Groups: true, CommitDue: true,
+		Summary: "exactly-once-db whose offset write is unconditional: a zombie's commit after its partitions moved must show duplicates"},
 }
 
 // Lookup returns the strategy with the given name, or an error that lists

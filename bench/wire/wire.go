@@ -58,6 +58,9 @@ const (
 	// PartProgress: at time A a group member had processed partition P up
 	// to offset B (exclusive).
 	PartProgress Kind = 'p'
+	// Paused: at time A a group member asked to pause at the commit that
+	// falls due (SIGUSR1) reached it and is stopping itself (SIGSTOP).
+	Paused Kind = 'z'
 )
 
 // FrameSize is the fixed size of every frame: kind, partition, A, B.

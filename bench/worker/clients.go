@@ -22,14 +22,17 @@ func newClients(ctx context.Context, cfg Config, strat consume.Strategy, env *co
 		return nil, err
 	}
 	killer := newKiller(cfg.KillPoint, env.Events)
-	if cfg.KillPoint != nil { // no call per record otherwise
+	if cfg.KillPoint != nil || cfg.Member != nil { // no call per record otherwise
 		env.Reach = killer.reach
 	}
+	if cfg.Member != nil {
+		killer.pausable()
+	}
 	base = append(base, kgo.WithHooks(commitHook{env.Events, int16(strat.WireKey), killer}))
-	switch strat.Client {
-	case consume.PartitionsClient:
+	switch {
+	case strat.Client == consume.PartitionsClient && cfg.Member == nil:
 		err = partitionsClient(ctx, cfg, env, base)
-	case consume.TransactClient:
+	case strat.Client == consume.TransactClient:
 		err = transactClient(ctx, cfg, env, base)
 	default:
 		opts := append(base, GroupOpts(cfg)...)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -103,6 +104,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		Events:  events,
 		End:     cfg.End,
 		Output:  cfg.Output,
+		// A member of such a strategy resumes from the sink too.
+		SinkOffsets: strat.OffsetsInSink,
 	}
 	if strat.Effects == strategy.EffectsDB {
 		db, err := sink.Open(ctx, cfg.Sink.Kind, cfg.Sink.DSN)
@@ -349,11 +352,25 @@ var _ kgo.HookBrokerE2E = commitHook{}
 
 // killer SIGKILLs this process the chosen time it passes its kill point: a
 // real crash at a deterministic moment. Loops, the relay and client hooks
-// pass points from several goroutines.
+// pass points from several goroutines. A pausable one also stops this
+// process (SIGSTOP) at the first commit due after a SIGUSR1: the harness's
+// pause at the worst moment.
 type killer struct {
 	kp     *spec.KillPoint
 	events *wire.Writer
 	seen   atomic.Int64
+	armed  atomic.Bool
+}
+
+// pausable arms the pause at the next commit due on every SIGUSR1.
+func (k *killer) pausable() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGUSR1)
+	go func() {
+		for range ch {
+			k.armed.Store(true)
+		}
+	}()
 }
 
 func newKiller(kp *spec.KillPoint, events *wire.Writer) *killer {
@@ -361,6 +378,12 @@ func newKiller(kp *spec.KillPoint, events *wire.Writer) *killer {
 }
 
 func (k *killer) reach(point string) {
+	if point == strategy.PauseCommitDue && k.armed.CompareAndSwap(true, false) {
+		// Urgent: the harness times the pause from this frame.
+		_ = k.events.Event(wire.Frame{Kind: wire.Paused, A: time.Now().UnixNano()}, true)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		return // resumed (SIGCONT): on into the commit
+	}
 	if k.kp == nil || point != k.kp.Point {
 		return
 	}
