@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -24,12 +25,15 @@ func ClientOpts(c cluster.Conn) ([]kgo.Opt, error) {
 		return nil, errors.New("no bootstrap address: set broker.bootstrap")
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Bootstrap...)}
+	var tlsCfg *tls.Config
 	if c.TLS != nil {
-		cfg, err := tlsConfig(c.TLS)
-		if err != nil {
+		var err error
+		if tlsCfg, err = tlsConfig(c.TLS); err != nil {
 			return nil, err
 		}
-		opts = append(opts, kgo.Dialer((&tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: cfg}).DialContext))
+	}
+	if tlsCfg != nil || len(c.Proxies) > 0 {
+		opts = append(opts, kgo.Dialer(dialer(tlsCfg, c.Proxies)))
 	}
 	if c.SASL != nil {
 		m, err := saslMechanism(c.SASL)
@@ -39,6 +43,39 @@ func ClientOpts(c cluster.Conn) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SASL(m))
 	}
 	return opts, nil
+}
+
+// dialer reaches each broker, through its network proxy when proxies is
+// set, over TLS when cfg is: the TLS session is with the broker (named by
+// its own host), the proxy only forwards bytes.
+func dialer(cfg *tls.Config, proxies map[string]string) func(ctx context.Context, network, host string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return func(ctx context.Context, network, host string) (net.Conn, error) {
+		addr := host
+		if len(proxies) > 0 {
+			p, ok := proxies[host]
+			if !ok {
+				return nil, fmt.Errorf("broker %s is not behind the network profile's proxy (it was not in the cluster's metadata when the run began)", host)
+			}
+			addr = p
+		}
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil || cfg == nil {
+			return conn, err
+		}
+		c := cfg.Clone()
+		if c.ServerName == "" {
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				c.ServerName = h
+			}
+		}
+		tc := tls.Client(conn, c)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
 }
 
 func tlsConfig(t *cluster.TLS) (*tls.Config, error) {

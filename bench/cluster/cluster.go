@@ -26,6 +26,12 @@ type Description struct {
 	// broker's own speed.
 	EmulatedCommitDelayNs int64    `json:"emulated_commit_delay_ns"`
 	EmulatedDelayRequests []string `json:"emulated_delay_requests,omitempty"`
+	// NetworkLatencyNs and NetworkJitterNs are the round trip the
+	// harness's network proxy adds to every client connection, and its
+	// spread; NetworkBandwidthKBps its cap each way (0: none).
+	NetworkLatencyNs     int64 `json:"network_latency_ns,omitempty"`
+	NetworkJitterNs      int64 `json:"network_jitter_ns,omitempty"`
+	NetworkBandwidthKBps int64 `json:"network_bandwidth_kbps,omitempty"`
 	// Note warns how the broker differs from production Kafka.
 	Note string `json:"note,omitempty"`
 	// StartupSeconds is how long the provider took to bring the broker up
@@ -45,7 +51,30 @@ func (d Description) Label() string {
 	if d.EmulatedCommitDelayNs > 0 {
 		s += ", " + d.DelayNote()
 	}
+	if n := d.NetworkNote(); n != "" {
+		s += ", " + n
+	}
 	return s + ")"
+}
+
+// NetworkNote says what the network proxy added, e.g. "+3ms±1ms round
+// trip, 10000 KB/s (toxiproxy)"; empty without one.
+func (d Description) NetworkNote() string {
+	if d.NetworkLatencyNs == 0 && d.NetworkJitterNs == 0 && d.NetworkBandwidthKBps == 0 {
+		return ""
+	}
+	var parts []string
+	if d.NetworkLatencyNs > 0 || d.NetworkJitterNs > 0 {
+		s := "+" + time.Duration(d.NetworkLatencyNs).String()
+		if d.NetworkJitterNs > 0 {
+			s += "±" + time.Duration(d.NetworkJitterNs).String()
+		}
+		parts = append(parts, s+" round trip")
+	}
+	if d.NetworkBandwidthKBps > 0 {
+		parts = append(parts, fmt.Sprintf("%d KB/s", d.NetworkBandwidthKBps))
+	}
+	return strings.Join(parts, ", ") + " (toxiproxy)"
 }
 
 // DelayNote says which requests the harness delayed and by how much, e.g.
@@ -89,6 +118,11 @@ type Conn struct {
 	Bootstrap []string `json:"bootstrap" yaml:"bootstrap"`
 	TLS       *TLS     `json:"tls,omitempty" yaml:"tls"`
 	SASL      *SASL    `json:"sasl,omitempty" yaml:"sasl"`
+	// Proxies, when set, routes every connection through the harness's
+	// network proxy: each broker's address (host:port) to its proxy's. A
+	// broker missing from it is refused rather than reached around the
+	// network profile.
+	Proxies map[string]string `json:"proxies,omitempty" yaml:"-"`
 }
 
 // TLS configures an encrypted connection. Empty files mean the system's

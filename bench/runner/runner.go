@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -21,6 +23,7 @@ import (
 	"github.com/commitbench/commitbench/bench/buildinfo"
 	"github.com/commitbench/commitbench/bench/cluster"
 	"github.com/commitbench/commitbench/bench/consume"
+	"github.com/commitbench/commitbench/bench/network"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/sink"
 	"github.com/commitbench/commitbench/bench/spec"
@@ -97,6 +100,9 @@ type Runner struct {
 	// created is set once the source topic exists, so Close deletes even
 	// a topic whose seeding was interrupted.
 	created bool
+	// proxy is the network profile's proxy (nil: none); conn routes every
+	// client but the harness's own admin client through it.
+	proxy *network.Proxy
 }
 
 // New returns a Runner. Call Prepare before Point, and Close after.
@@ -149,6 +155,9 @@ func (r *Runner) Prepare(ctx context.Context) error {
 	if err := r.checkProtocols(ctx); err != nil {
 		return err
 	}
+	if err := r.startNetwork(ctx); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp("", "commitbench-ledger-")
 	if err != nil {
 		return fmt.Errorf("creating a directory for ledgers: %w", err)
@@ -198,6 +207,9 @@ func (r *Runner) Conn() cluster.Conn { return r.conn }
 func (r *Runner) Close(ctx context.Context) error {
 	if r.tmp != "" {
 		os.RemoveAll(r.tmp)
+	}
+	if r.proxy != nil {
+		r.proxy.Close()
 	}
 	if r.admCl == nil {
 		return nil
@@ -267,10 +279,41 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 }
 
 func (r *Runner) describe() cluster.Description {
+	d := r.b.Describe()
 	if r.desc != nil {
-		return *r.desc
+		d = *r.desc
 	}
-	return r.b.Describe()
+	if n := r.w.Network; n.Enabled() {
+		d.NetworkLatencyNs, d.NetworkJitterNs, d.NetworkBandwidthKBps = int64(n.Latency), int64(n.Jitter), n.BandwidthKBps
+	}
+	return d
+}
+
+// startNetwork starts the network profile's proxy, one per broker the
+// cluster's metadata lists and per bootstrap address, and routes the run's
+// clients through it. The harness's own admin client stays direct: its
+// reads are not measured.
+func (r *Runner) startNetwork(ctx context.Context) error {
+	n := r.w.Network
+	if !n.Enabled() {
+		return nil
+	}
+	brokers, err := r.adm.ListBrokers(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the brokers to put behind the network profile: %w", err)
+	}
+	addrs := slices.Clone(r.conn.Bootstrap)
+	for _, b := range brokers {
+		addrs = append(addrs, net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))))
+	}
+	slices.Sort(addrs)
+	px, err := network.Start(network.Profile{Latency: n.Latency.D(), Jitter: n.Jitter.D(), BandwidthKBps: n.BandwidthKBps}, slices.Compact(addrs))
+	if err != nil {
+		return err
+	}
+	r.proxy = px
+	r.conn.Proxies = px.Routes()
+	return nil
 }
 
 // BareConfig is the configuration a bare consumer loop needs to consume the

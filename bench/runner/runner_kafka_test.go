@@ -153,3 +153,9 @@ func TestGroupZombieOnLocalKafkaAndPostgres(t *testing.T) {
 		})
 	}
 }
+
+// A 2 ms network round trip on real Kafka raises the commit p50 by at
+// least 2 ms.
+func TestNetworkLatencyOnLocalKafka(t *testing.T) {
+	checkNetworkLatency(t, startLocalKafka(t, 1))
+}

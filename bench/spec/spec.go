@@ -52,7 +52,25 @@ type Workload struct {
 	Groups []Group `yaml:"groups" json:"groups,omitempty"`
 	// Events happen to each group during its scenario phase, in order.
 	Events []Event `yaml:"events" json:"events,omitempty"`
+	// Network is the network between every client and the cluster
+	// (a proxy in the harness adds it), for every broker kind.
+	Network Network `yaml:"network" json:"network"`
 }
+
+// Network is a network profile: what a remote cluster's network adds to
+// every client connection (the workers', the seeding's, the relay's).
+type Network struct {
+	// Latency is the round trip added to every request, in whole
+	// milliseconds (toxiproxy's unit); 0: none.
+	Latency Duration `yaml:"latency" json:"latency_ns"`
+	// Jitter spreads each round trip uniformly over ±Jitter.
+	Jitter Duration `yaml:"jitter" json:"jitter_ns"`
+	// BandwidthKBps caps each connection each way, in KB/s (0: no cap).
+	BandwidthKBps int64 `yaml:"bandwidth_kbps" json:"bandwidth_kbps"`
+}
+
+// Enabled reports whether the profile changes anything.
+func (n Network) Enabled() bool { return n.Latency > 0 || n.Jitter > 0 || n.BandwidthKBps > 0 }
 
 // Sink is the database the exactly-once family writes to.
 type Sink struct {

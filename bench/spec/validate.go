@@ -20,10 +20,32 @@ var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 // Validate checks every field and returns the first problem as an *Error
 // naming the field and the fix.
 func (w *Workload) Validate() error {
-	for _, check := range []func() error{w.validateTarget, w.validateSweep, w.validateRun, w.validateClient, w.validateGroups} {
+	for _, check := range []func() error{w.validateTarget, w.validateNetwork, w.validateSweep, w.validateRun, w.validateClient, w.validateGroups} {
 		if err := check(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateNetwork checks the network profile.
+func (w *Workload) validateNetwork() error {
+	n := w.Network
+	whole := func(d Duration) bool { return d.D()%time.Millisecond == 0 }
+	switch {
+	case n.Latency < 0:
+		return bad("network.latency", fmt.Sprintf("%s is below zero", n.Latency), `use "0s" for none, or a round trip such as "3ms"`)
+	case !whole(n.Latency):
+		ms := n.Latency.D().Truncate(time.Millisecond)
+		return bad("network.latency", fmt.Sprintf("%s is not a whole number of milliseconds (toxiproxy's unit)", n.Latency), fmt.Sprintf("use %s or %s", ms, ms+time.Millisecond))
+	case n.Jitter < 0:
+		return bad("network.jitter", fmt.Sprintf("%s is below zero", n.Jitter), `use "0s" for none, or e.g. "1ms"`)
+	case !whole(n.Jitter):
+		return bad("network.jitter", fmt.Sprintf("%s is not a whole number of milliseconds (toxiproxy's unit)", n.Jitter), "round it to whole milliseconds")
+	case n.Jitter > n.Latency:
+		return bad("network.jitter", fmt.Sprintf("%s exceeds network.latency (%s), so some round trips would be shorter than none", n.Jitter, n.Latency), "keep the jitter at or below the latency")
+	case n.BandwidthKBps < 0:
+		return bad("network.bandwidth_kbps", fmt.Sprintf("%d is below zero", n.BandwidthKBps), "use 0 for no cap, or KB/s such as 10000")
 	}
 	return nil
 }
