@@ -69,6 +69,10 @@ type Env struct {
 	// ownership changes: committed (a revoke, a clean leave) or rolled back
 	// (partitions lost). Set by the database loop; nil otherwise.
 	resolve func(commit bool, leaving []int32) error
+	// endTxn ends a transactional member's open transaction at its clean
+	// leave, outside the member's lock (the session's callbacks hold the
+	// lock End needs). Set by the transactional loop; nil otherwise.
+	endTxn func() error
 
 	// memberMu serialises a member's processing of a poll with the group's
 	// callbacks, as an application must (or use BlockRebalanceOnPoll).
@@ -93,6 +97,11 @@ type partState struct {
 	// stored is the offset the sink holds for the partition as this
 	// process last read or wrote it: what its next write expects there.
 	stored int64
+	// done is a transactional member's next offset as far as its last
+	// committed transaction (-1: none since it was given the partition):
+	// what it reports as its progress, so the harness never ends the phase
+	// on records an aborted transaction will process again.
+	done int64
 	// seeking: a database member was given the partition, or rewound it,
 	// at next, and skips every record until the one at next comes (records
 	// fetched before the seek may still be buffered). fresh: that record
@@ -168,12 +177,19 @@ func (e *Env) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
 		// join failed (kgo injects ErrGroupSession after calling
 		// OnPartitionsLost), hears it here; kgo rejoins by itself, as an
 		// application's loop would let it.
-		var session *kgo.ErrGroupSession
-		if _, ok := rejected(err); !e.Member || !ok && !errors.As(err, &session) {
+		if !e.Member || !memberGoesOn(err) {
 			return nil, err
 		}
 	}
 	return fs.Records(), nil
+}
+
+// memberGoesOn reports whether a group member's poll error is one kgo
+// recovers from by rejoining: the member was expelled, or its join failed.
+func memberGoesOn(err error) bool {
+	var session *kgo.ErrGroupSession
+	_, ok := rejected(err)
+	return ok || errors.As(err, &session)
 }
 
 // ctxErr returns err if it is a context's end, else nil.
@@ -234,11 +250,24 @@ func (e *Env) applyMember(r *kgo.Record, ps *partState, n int64) error {
 		ps.next, ps.epoch = n, r.LeaderEpoch
 	}
 	e.touched[r.Partition] = true
+	if e.Session != nil {
+		end = false // reported when the transaction commits (txnEnded)
+	}
 	if first || end {
 		e.touched[r.Partition] = false
-		return e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: r.Partition, A: time.Now().UnixNano(), B: ps.next}, end)
+		return e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: r.Partition, A: time.Now().UnixNano(), B: e.progressOf(r.Partition)}, end)
 	}
 	return nil
+}
+
+// progressOf is how far a member reports it got in partition p: its next
+// offset, or a transactional member's as of its last committed
+// transaction.
+func (e *Env) progressOf(p int32) int64 {
+	if e.Session != nil {
+		return e.parts[p].done
+	}
+	return e.parts[p].next
 }
 
 // progress emits a progress event at most every 5 ms; call it between

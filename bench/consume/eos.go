@@ -231,6 +231,9 @@ var EndMarker = []byte("commitbench-end")
 // transaction ends only between polls — GroupTransactSession commits the
 // offsets of everything polled — so polls are sized to end on the interval.
 func runTransactional(ctx context.Context, e *Env) error {
+	if e.Member {
+		return runTransactionalMember(ctx, e)
+	}
 	s := e.Session
 	t := newTrigger(e.Records, e.Every)
 	open := false
@@ -318,6 +321,105 @@ func runTransactional(ctx context.Context, e *Env) error {
 		// The final transaction aborted and rewound the positions: consume
 		// what it held again, and end once more.
 	}
+}
+
+// idleTxn is how long a transactional member's poll may find nothing
+// before it ends the open transaction.
+const idleTxn = 250 * time.Millisecond
+
+// runTransactionalMember is runTransactional as one member of a group: it
+// processes the records of partitions it owns under its lock, ends each
+// transaction outside it (the session's rebalance callbacks hold the lock
+// End needs, then take the member's), and leaves the open transaction to
+// the clean leave, which commits it. A rebalance during a transaction
+// aborts it (franz-go's GroupTransactSession) and kgo rewinds the
+// partitions; a zombie's transaction is refused by the group's generation
+// (KIP-447). It writes no end markers: the harness does once every member
+// left.
+func runTransactionalMember(ctx context.Context, e *Env) error {
+	s := e.Session
+	t := newTrigger(e.Records, e.Every)
+	open := false
+	// The leave's commit outlives the SIGTERM that ends the loop.
+	ectx := context.WithoutCancel(ctx)
+	end := func() error {
+		t.reset()
+		if !open {
+			return nil
+		}
+		open = false
+		e.reach(strategy.PauseCommitDue)
+		e.reach(strategy.KillTxnProduced)
+		start, covered := time.Now(), e.processed
+		committed, err := s.End(ectx, kgo.TryCommit)
+		if err != nil {
+			return e.reportCommit(start, covered, err)
+		}
+		if err := e.txnEnded(committed); err != nil {
+			return err
+		}
+		if !committed {
+			return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano(), B: CodeTxnAborted}, false)
+		}
+		return e.reportCommit(start, covered, nil)
+	}
+	e.endTxn = end
+	for {
+		max := e.MaxPoll
+		if e.Records > 0 {
+			max = int(min(int64(max), e.Records-t.count))
+		}
+		// A member never learns that the group is done, and the harness
+		// waits for committed progress: a poll that finds nothing for a
+		// while ends the open transaction, as an idle consumer flushes.
+		pctx, cancel := context.WithTimeout(ctx, idleTxn)
+		fs := s.PollRecords(pctx, max)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := FetchErr(fs); err != nil && !memberGoesOn(err) {
+			return err
+		}
+		if err := e.produceOwned(ctx, t, &open, fs.Records()); err != nil {
+			return err
+		}
+		if e.Records > 0 && t.count >= e.Records || t.elapsed() || fs.Empty() {
+			if err := end(); err != nil && !errors.Is(err, errRejected) {
+				return err
+			}
+		}
+	}
+}
+
+// produceOwned processes and produces, inside the open transaction (begun
+// if need be), the records of rs whose partitions the member owns. A
+// record of a partition revoked since the poll is left: the revoke aborts
+// the transaction anyway.
+func (e *Env) produceOwned(ctx context.Context, t *trigger, open *bool, rs []*kgo.Record) error {
+	e.memberMu.Lock()
+	defer func() {
+		e.memberMu.Unlock()
+		e.Client.AllowRebalance()
+	}()
+	for _, r := range rs {
+		if !e.owns(r.Partition) {
+			continue
+		}
+		if !*open {
+			if err := e.Session.Begin(); err != nil {
+				return fmt.Errorf("beginning a transaction: %w", err)
+			}
+			*open = true
+		}
+		if err := e.apply(r); err != nil {
+			return err
+		}
+		e.reach(strategy.KillProcessed)
+		e.Session.Produce(ctx, &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset), Value: r.Value}, nil)
+		t.count++
+	}
+	return e.progress(false)
 }
 
 // FetchErr is the first error a poll's fetches carry, but a context's end.

@@ -25,11 +25,19 @@ var errRejected = errors.New("commit rejected by the group")
 // moved the partition on. It is no Kafka error code (those are positive).
 const CodeStoredOffsetMoved = -1000
 
+// CodeTxnAborted is the failure code of a transactional member's
+// transaction that ended aborted (a rebalance during it, a zombie's
+// refused offsets).
+const CodeTxnAborted = -1001
+
 // FailureName names a failed commit's code, as results count them: Kafka's
 // error name, STORED_OFFSET_MOVED, or OTHER.
 func FailureName(code int64) string {
-	if code == CodeStoredOffsetMoved {
+	switch code {
+	case CodeStoredOffsetMoved:
 		return "STORED_OFFSET_MOVED"
+	case CodeTxnAborted:
+		return "TRANSACTION_ABORTED"
 	}
 	if code != 0 {
 		if e := kerr.TypedErrorForCode(int16(code)); e != nil {
@@ -96,7 +104,7 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 			now := time.Now().UnixNano()
 			for _, p := range ps {
 				if e.owns(p) {
-					if n := e.parts[p].next; n >= 0 {
+					if n := e.progressOf(p); n >= 0 {
 						_ = e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: p, A: now, B: n}, false)
 					}
 					e.owned[p] = false
@@ -116,7 +124,7 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 				if int(p) < len(e.owned) && e.parts[p].known {
 					// kgo resumes from the group's committed offset: the
 					// position is unknown until its first record.
-					e.owned[p], e.parts[p].next, e.parts[p].epoch = true, -1, -1
+					e.owned[p], e.parts[p].next, e.parts[p].epoch, e.parts[p].done = true, -1, -1, -1
 				}
 				_ = e.Events.Event(wire.Frame{Kind: wire.Assigned, Partition: p, A: now, B: e.Ledger.Count()}, false)
 			}
@@ -188,6 +196,10 @@ func (e *Env) ownedPositions(ps []int32) map[string]map[int32]kgo.EpochOffset {
 // what it owns and processed goes to the group, before the client closes
 // (the close's own revocation then commits nothing more).
 func (e *Env) Leave(ctx context.Context, commitOnRevoke bool) error {
+	if e.endTxn != nil {
+		e.closing.Store(true)
+		return e.endTxn()
+	}
 	e.memberMu.Lock()
 	defer e.memberMu.Unlock()
 	e.closing.Store(true)
@@ -215,7 +227,7 @@ func (e *Env) memberProgress(now time.Time) {
 	for p, t := range e.touched {
 		if t {
 			e.touched[p] = false
-			_ = e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: int32(p), A: now.UnixNano(), B: e.parts[p].next}, false)
+			_ = e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: int32(p), A: now.UnixNano(), B: e.progressOf(int32(p))}, false)
 		}
 	}
 }
@@ -259,5 +271,33 @@ func (e *Env) rewindOwned(ctx context.Context, leaving []int32) error {
 		set[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: at}
 	}
 	e.Client.SetOffsets(map[string]map[int32]kgo.EpochOffset{e.Topic: set})
+	return nil
+}
+
+// txnEnded records a transactional member's transaction end: committed,
+// what it owns is done as far as it processed, reported at once (the
+// harness ends the phase on it); aborted, kgo rewound the owned partitions
+// to their committed offsets, unknown until their next record.
+func (e *Env) txnEnded(committed bool) error {
+	e.memberMu.Lock()
+	defer e.memberMu.Unlock()
+	now := time.Now().UnixNano()
+	for p := range e.parts {
+		ps := &e.parts[p]
+		if !e.owned[p] || ps.next < 0 {
+			continue
+		}
+		if !committed {
+			ps.next, ps.epoch = -1, -1
+			continue
+		}
+		if ps.next > ps.done {
+			ps.done = ps.next
+			e.touched[p] = false
+			if err := e.Events.Event(wire.Frame{Kind: wire.PartProgress, Partition: int32(p), A: now, B: ps.done}, ps.done >= ps.end); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }

@@ -23,11 +23,10 @@ func TestRegistryMatchesCatalog(t *testing.T) {
 		if (s.Client == PartitionsClient) != info.OffsetsInSink {
 			t.Errorf("%s: client %v with offsets in sink %v", info.Name, s.Client, info.OffsetsInSink)
 		}
-		// A group member's loop is one the member mode knows: the
-		// consumer loop, commit-ahead or the database loop (which ends its
-		// transaction when ownership changes), not the transaction loop,
-		// nor the outbox's relay (one per process).
-		if info.Groups && (s.Client == TransactClient || info.Relay) {
+		// A group member's loop is one the member mode knows (the
+		// consumer loop, commit-ahead, the database and transaction
+		// loops), not the outbox's relay, which runs in every process.
+		if info.Groups && info.Relay {
 			t.Errorf("%s runs in groups but its loop has no member mode", info.Name)
 		}
 		if s.Options != nil && info.Count {

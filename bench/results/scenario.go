@@ -40,8 +40,14 @@ type EventOutcome struct {
 	ActionsMs float64 `json:"actions_ms"`
 	// Members is how many members it stopped, killed, started or paused.
 	Members int `json:"members"`
-	// Duplicates are the effects applied again within its window.
-	Duplicates int64 `json:"duplicate_effects"`
+	// ReplayedRecords are the records processed again within its window
+	// (the shared ledger, exact for every strategy). Duplicates are the
+	// effects applied again: the same where processing is the effect;
+	// where effects land in a sink or a topic, read once at the phase's
+	// end, the phase's total when it had this one event, else unknown
+	// (nil) per event.
+	ReplayedRecords int64  `json:"replayed_records"`
+	Duplicates      *int64 `json:"duplicate_effects,omitempty"`
 	// PartitionsAssigned counts the partitions given to a member within
 	// its window; PartitionsMoved those given to another member than the
 	// one that had them (a restarted member, with its instance id, is the

@@ -130,15 +130,16 @@ func TestGroupRollingRestartOnLocalKafka(t *testing.T) {
 
 // The zombie's commit on real Kafka and PostgreSQL: a member paused at its
 // commit past its session timeout resumes into it after Kafka gave its
-// partitions away. exactly-once-db's fenced offset write keeps every
-// effect once; the unfenced variant is caught duplicating.
+// partitions away. exactly-once-db's fenced offset write, and the
+// transactional member's refused transaction, keep every effect once; the
+// unfenced variant is caught duplicating.
 func TestGroupZombieOnLocalKafkaAndPostgres(t *testing.T) {
 	dsn := pgDSN(t)
 	b := startLocalKafka(t, 1)
 	for _, tt := range []struct {
 		strategy string
 		dups     bool
-	}{{"exactly-once-db", false}, {"broken-eos-db-open", true}} {
+	}{{"exactly-once-db", false}, {"broken-eos-db-open", true}, {"transactional", false}} {
 		t.Run(tt.strategy, func(t *testing.T) {
 			s := scenarioOf(t, runOn(t, b, zombieWorkload(t, tt.strategy, 2000, spec.Sink{Kind: "postgres", DSN: dsn})))
 			if s.Lost != 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/spec"
+	"github.com/commitbench/commitbench/bench/strategy"
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
@@ -136,6 +137,13 @@ func (r *Runner) scenario(ctx context.Context, p spec.Point, strat consume.Strat
 	}
 	if err := sc.loop(ctx); err != nil {
 		return nil, err
+	}
+	if strat.Effects == strategy.EffectsTopic {
+		// Members never know the group is done: the harness marks every
+		// output partition complete once they all left.
+		if err := writeEndMarkers(ctx, r.conn, ph.cfg.Output, r.end); err != nil {
+			return nil, err
+		}
 	}
 	return sc.outcome(ctx)
 }
@@ -649,18 +657,35 @@ func (sc *scenarioRun) outcome(ctx context.Context) (*results.Scenario, error) {
 		s.WallSeconds = float64(end.UnixNano()-sc.first) / 1e9
 		s.RecordsPerSec = float64(tally.Records) / s.WallSeconds
 	}
+	replays := sc.ph.ledger.Tally().Duplicates
+	started := 0
+	for _, ev := range sc.events {
+		if ev.startNs != 0 {
+			started++
+		}
+	}
 	for i, ev := range sc.events {
 		if ev.startNs == 0 {
 			continue // the group finished before its consumption reached it
 		}
-		next := tally.Duplicates
+		// Windows are read off the shared ledger: what was processed
+		// again between this event's start and the next's.
+		next := replays
 		if i+1 < len(sc.events) && sc.events[i+1].startNs != 0 {
 			next = sc.events[i+1].dupAtStart
+		}
+		replayed := next - ev.dupAtStart
+		var dups *int64
+		switch {
+		case sc.ph.strat.Effects == strategy.EffectsLedger:
+			dups = &replayed
+		case started == 1:
+			dups = &tally.Duplicates
 		}
 		o := results.EventOutcome{
 			Kind: ev.Kind, PlannedAtRecords: ev.planned, AtRecords: ev.at,
 			StartMs: float64(ev.startNs-sc.began.UnixNano()) / 1e6, ActionsMs: float64(ev.done-ev.startNs) / 1e6,
-			Members: ev.members, Duplicates: next - ev.dupAtStart,
+			Members: ev.members, ReplayedRecords: replayed, Duplicates: dups,
 			PartitionsAssigned: ev.assigned, PartitionsMoved: ev.moved,
 			GapSumMs: float64(ev.gapSum) / 1e6, GapMaxMs: float64(ev.gapMx) / 1e6,
 			RejectedCommits: ev.rejected,

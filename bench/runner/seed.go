@@ -181,3 +181,22 @@ func readCommitted(ctx context.Context, conn cluster.Conn, topic string, end map
 	}
 	return nil
 }
+
+// writeEndMarkers writes the end marker to every partition of the output
+// topic, outside any transaction: what a group's transactional members,
+// none of which knows the group is done, cannot write themselves.
+func writeEndMarkers(ctx context.Context, conn cluster.Conn, topic string, end map[int32]int64) error {
+	cl, err := newClient(conn, "commitbench-end-markers", kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	recs := make([]*kgo.Record, 0, len(end))
+	for p := range end {
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: consume.EndMarker})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return fmt.Errorf("writing the end markers to %s: %w", topic, err)
+	}
+	return nil
+}

@@ -156,7 +156,7 @@ func (w *Workload) validateGroups() error {
 	}
 	for i, name := range w.Strategies {
 		if info, _ := strategy.Lookup(name); !info.Groups {
-			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("%s cannot run in a group of several members yet (one transactional id, or one outbox relay, per process)", name),
+			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("%s cannot run in a group of several members yet (its outbox relay runs in each process and would publish what another's publishes)", name),
 				"drop it from a workload with groups; these can: "+strings.Join(groupStrategies(), ", "))
 		}
 	}
@@ -178,6 +178,9 @@ func (w *Workload) validateGroups() error {
 			return bad(at+".rebalance_timeout", fmt.Sprintf("%s is too short", g.RebalanceTimeout), `use at least "1s"`)
 		case g.Name == "" || !topicSafe.MatchString(g.Name):
 			return bad(at+".name", fmt.Sprintf("%q is not a label", g.Name), "use letters, digits, '.', '_' and '-'")
+		}
+		if g.CommitOnRevoke && slices.Contains(w.Strategies, strategy.Transactional) {
+			return bad(at+".commit_on_revoke", "transactional commits its offsets in its transactions, and a revoke aborts the open one (franz-go's GroupTransactSession)", "set it to false, or drop transactional")
 		}
 		if j, dup := names[g.Name]; dup {
 			return bad(at+".name", fmt.Sprintf("%q names groups[%d] too", g.Name, j), "give each group its own name")
@@ -217,6 +220,9 @@ func (w *Workload) validateEvents(gi int, g Group) error {
 			}
 			if !e.Replaces() {
 				members -= e.Members
+				if slices.Contains(w.Strategies, strategy.Transactional) {
+					return bad(at+".replace", "a killed transactional member's open transaction holds the output topic's last stable offset until the transaction timeout (1 minute) unless a replacement takes its transactional id over", "replace killed members, or drop transactional")
+				}
 			}
 		case EventScaleOut:
 			members += e.Members

@@ -241,7 +241,7 @@ var catalog = []Info{
 		Effects: EffectsDB, Groups: true, CommitDue: true,
 		Summary: "at-least-once commits, results upserted by source record: replays happen, effects land once"},
 	{Name: Transactional, KillPoints: []string{KillProcessed, KillTxnProduced, KillCommitSent}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
-		Effects: EffectsTopic,
+		Effects: EffectsTopic, Groups: true, CommitDue: true,
 		Summary: "Kafka transactions: consume, produce to an output topic and commit offsets in one transaction"},
 	{Name: Outbox, KillPoints: []string{KillProcessed, KillDBCommitted, KillOutboxPublished}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
 		Effects: EffectsDB, OffsetsInSink: true, Relay: true,

@@ -70,7 +70,9 @@ func scenarios(reps []results.Result) *Scenario {
 			s.Rejected[k] += v
 		}
 		for _, e := range sc.Events {
-			dup = append(dup, float64(e.Duplicates))
+			if e.Duplicates != nil {
+				dup = append(dup, float64(*e.Duplicates))
+			}
 			if e.RebalanceMs != nil {
 				reb = append(reb, *e.RebalanceMs)
 			}

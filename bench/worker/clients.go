@@ -82,8 +82,16 @@ func partitionsClient(ctx context.Context, cfg Config, env *consume.Env, base []
 // produces to the output topic and commits offsets in its transactions.
 func transactClient(ctx context.Context, cfg Config, env *consume.Env, base []kgo.Opt) error {
 	opts := append(base, GroupOpts(cfg)...)
+	txnID := cfg.Group + "-txn"
+	if cfg.Member != nil {
+		// One transactional id per ledger slot: members never share one
+		// (each would fence the other), and a killed member's replacement,
+		// which takes its slot, fences its open transaction at once.
+		txnID = fmt.Sprintf("%s-txn-s%d", cfg.Group, cfg.LedgerSlot)
+		opts = append(opts, env.MemberOpts(false)...)
+	}
 	opts = append(opts,
-		kgo.TransactionalID(cfg.Group+"-txn"),
+		kgo.TransactionalID(txnID),
 		kgo.UnknownTopicRetries(-1), // the output topic is new
 		// A transaction spans one interval: give it room, so the broker
 		// does not abort every one at long intervals. A killed worker's
