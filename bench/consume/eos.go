@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commitbench/commitbench/bench/sink"
@@ -359,6 +360,9 @@ func runTransactionalMember(ctx context.Context, e *Env) error {
 			return err
 		}
 		if !committed {
+			if err := e.rewindAborted(ectx); err != nil {
+				return err
+			}
 			return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano(), B: CodeTxnAborted}, false)
 		}
 		return e.reportCommit(start, covered, nil)
@@ -375,14 +379,18 @@ func runTransactionalMember(ctx context.Context, e *Env) error {
 		pctx, cancel := context.WithTimeout(ctx, idleTxn)
 		fs := s.PollRecords(pctx, max)
 		cancel()
-		if ctx.Err() != nil {
-			return nil
-		}
 		if err := FetchErr(fs); err != nil && !memberGoesOn(err) {
 			return err
 		}
-		if err := e.produceOwned(ctx, t, &open, fs.Records()); err != nil {
+		// What a poll returned is processed, and produced on a context
+		// the SIGTERM does not cancel, even as the SIGTERM ends the loop:
+		// kgo counts it polled, and the leave's commit commits its
+		// offsets.
+		if err := e.produceOwned(ectx, t, &open, fs.Records()); err != nil {
 			return err
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 		if e.Records > 0 && t.count >= e.Records || t.elapsed() || fs.Empty() {
 			if err := end(); err != nil && !errors.Is(err, errRejected) {
@@ -393,9 +401,9 @@ func runTransactionalMember(ctx context.Context, e *Env) error {
 }
 
 // produceOwned processes and produces, inside the open transaction (begun
-// if need be), the records of rs whose partitions the member owns. A
-// record of a partition revoked since the poll is left: the revoke aborts
-// the transaction anyway.
+// if need be), the records of rs whose partitions the member owns, in
+// order from where it rewound them. A record of a partition revoked since
+// the poll is left: the revoke aborts the transaction anyway.
 func (e *Env) produceOwned(ctx context.Context, t *trigger, open *bool, rs []*kgo.Record) error {
 	e.memberMu.Lock()
 	defer func() {
@@ -403,7 +411,7 @@ func (e *Env) produceOwned(ctx context.Context, t *trigger, open *bool, rs []*kg
 		e.Client.AllowRebalance()
 	}()
 	for _, r := range rs {
-		if !e.owns(r.Partition) {
+		if !e.accept(r) {
 			continue
 		}
 		if !*open {
@@ -420,6 +428,35 @@ func (e *Env) produceOwned(ctx context.Context, t *trigger, open *bool, rs []*kg
 		t.count++
 	}
 	return e.progress(false)
+}
+
+// rewindAborted moves every partition the member owns back to its
+// committed offset (read stable), or to the start where none is, after
+// its transaction aborted. kgo rewinds only partitions it has a committed
+// offset for: a partition whose first transaction aborted would go on
+// past the aborted records, and lose them.
+func (e *Env) rewindAborted(ctx context.Context) error {
+	resp, err := kadm.NewClient(e.Client).FetchOffsets(kadm.RequireStable(ctx), e.Group)
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+		return fmt.Errorf("reading committed offsets after an aborted transaction: %w", err)
+	}
+	e.memberMu.Lock()
+	defer e.memberMu.Unlock()
+	set := map[int32]kgo.EpochOffset{}
+	for p := range e.parts {
+		if !e.owned[p] {
+			continue
+		}
+		at := int64(0)
+		if o, ok := resp.Lookup(e.Topic, int32(p)); ok && o.Err == nil && o.At >= 0 {
+			at = o.At
+		}
+		ps := &e.parts[p]
+		ps.next, ps.seeking, ps.epoch = at, true, -1
+		set[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: at}
+	}
+	e.Client.SetOffsets(map[string]map[int32]kgo.EpochOffset{e.Topic: set})
+	return nil
 }
 
 // FetchErr is the first error a poll's fetches carry, but a context's end.
