@@ -56,6 +56,11 @@ type Env struct {
 	// Reach, when set, is called at every kill point the loop passes
 	// (strategy.Kill*): how crashes.kill_point kills the worker there.
 	Reach func(point string)
+	// Pause, when set, is called where a commit falls due and is about to
+	// be made (strategy.PauseCommitDue): how a group member is stopped at
+	// that point. Apart from Reach, so a member without a kill point pays
+	// no call per record.
+	Pause func()
 	// Member makes the loop one member of a group of several (MemberOpts):
 	// it commits only the partitions it owns, goes on when the group
 	// rejects a commit, and runs until its context ends.
@@ -158,6 +163,13 @@ func (e *Env) rewind(to map[int32]int64) {
 func (e *Env) reach(point string) {
 	if e.Reach != nil {
 		e.Reach(point)
+	}
+}
+
+// pause marks a commit due, about to be made.
+func (e *Env) pause() {
+	if e.Pause != nil {
+		e.Pause()
 	}
 }
 

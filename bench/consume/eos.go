@@ -108,7 +108,7 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 		if tx == nil {
 			return nil
 		}
-		e.reach(strategy.PauseCommitDue)
+		e.pause()
 		return commitTx(true, nil)
 	}
 	if e.Member {
@@ -177,21 +177,45 @@ func (e *Env) saveOffsetsAlone(ctx context.Context) error {
 }
 
 // rewindToCommitted resets the positions to the group's committed offsets
-// (read stable, so an in-flight transaction's offsets are not taken).
+// (where none, to the start).
 func (e *Env) rewindToCommitted(ctx context.Context) error {
-	resp, err := kadm.NewClient(e.Client).FetchOffsets(kadm.RequireStable(ctx), e.Group)
+	committed, err := CommittedOffsets(ctx, e.Client, e.Group, e.Topic, e.End)
 	if err != nil {
-		return fmt.Errorf("reading committed offsets after an aborted transaction: %w", err)
+		return fmt.Errorf("after an aborted transaction: %w", err)
 	}
 	to := make(map[int32]int64, len(e.End))
 	for p := range e.End {
 		to[p] = e.Start[p]
-		if o, ok := resp.Lookup(e.Topic, p); ok && o.Err == nil && o.At >= 0 {
-			to[p] = o.At
+		if o, ok := committed[p]; ok {
+			to[p] = o
 		}
 	}
 	e.rewind(to)
 	return nil
+}
+
+// CommittedOffsets reads the group's committed offset of each partition
+// of end, stable: offsets of a transaction still being completed are not
+// where a consumer resumes. A partition with none, as every one of a group
+// that does not exist yet, is absent.
+func CommittedOffsets(ctx context.Context, cl *kgo.Client, group, topic string, end map[int32]int64) (map[int32]int64, error) {
+	resp, err := kadm.NewClient(cl).FetchOffsets(kadm.RequireStable(ctx), group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return map[int32]int64{}, nil
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("reading committed offsets of group %s: %w", group, err)
+	}
+	out := make(map[int32]int64, len(end))
+	for p := range end {
+		if o, ok := resp.Lookup(topic, p); ok && o.Err == nil && o.At >= 0 {
+			out[p] = o.At
+		}
+	}
+	return out, nil
 }
 
 // ahead returns the positions past every record in rs.
@@ -238,26 +262,7 @@ func runTransactional(ctx context.Context, e *Env) error {
 	s := e.Session
 	t := newTrigger(e.Records, e.Every)
 	open := false
-	end := func() error {
-		t.reset()
-		if !open {
-			return nil
-		}
-		open = false
-		e.reach(strategy.KillTxnProduced)
-		start, covered := time.Now(), e.processed
-		committed, err := s.End(ctx, kgo.TryCommit)
-		if err == nil && !committed {
-			// The transaction aborted (a rebalance, a timeout): kgo rewinds
-			// the consumer to the committed offsets, so must the tracking,
-			// or the loop could end before the aborted records come again.
-			if err := e.rewindToCommitted(ctx); err != nil {
-				return err
-			}
-			return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano()}, false)
-		}
-		return e.reportCommit(start, covered, err)
-	}
+	end := func() error { return e.endTransaction(ctx, t, &open) }
 	for {
 		for !e.Done() {
 			max := e.MaxPoll
@@ -324,6 +329,43 @@ func runTransactional(ctx context.Context, e *Env) error {
 	}
 }
 
+// endTransaction ends the open transaction, if any, with a commit, and
+// reports it. An aborted one (a rebalance, a timeout, a zombie's refused
+// offsets) counts as TRANSACTION_ABORTED, and the positions go back to the
+// committed offsets, as kgo's consumer does: a member seeks what it owns
+// there itself, a lone worker resets its tracking, or the loop could end
+// before the aborted records come again.
+func (e *Env) endTransaction(ctx context.Context, t *trigger, open *bool) error {
+	t.reset()
+	if !*open {
+		return nil
+	}
+	*open = false
+	e.pause()
+	e.reach(strategy.KillTxnProduced)
+	start, covered := time.Now(), e.processed
+	committed, err := e.Session.End(ctx, kgo.TryCommit)
+	if err != nil {
+		return e.reportCommit(start, covered, err)
+	}
+	if e.Member {
+		if err := e.txnEnded(committed); err != nil {
+			return err
+		}
+	}
+	if committed {
+		return e.reportCommit(start, covered, nil)
+	}
+	rewind := e.rewindToCommitted
+	if e.Member {
+		rewind = e.rewindAborted
+	}
+	if err := rewind(ctx); err != nil {
+		return err
+	}
+	return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano(), B: CodeTxnAborted}, false)
+}
+
 // idleTxn is how long a transactional member's poll may find nothing
 // before it ends the open transaction.
 const idleTxn = 250 * time.Millisecond
@@ -343,30 +385,7 @@ func runTransactionalMember(ctx context.Context, e *Env) error {
 	open := false
 	// The leave's commit outlives the SIGTERM that ends the loop.
 	ectx := context.WithoutCancel(ctx)
-	end := func() error {
-		t.reset()
-		if !open {
-			return nil
-		}
-		open = false
-		e.reach(strategy.PauseCommitDue)
-		e.reach(strategy.KillTxnProduced)
-		start, covered := time.Now(), e.processed
-		committed, err := s.End(ectx, kgo.TryCommit)
-		if err != nil {
-			return e.reportCommit(start, covered, err)
-		}
-		if err := e.txnEnded(committed); err != nil {
-			return err
-		}
-		if !committed {
-			if err := e.rewindAborted(ectx); err != nil {
-				return err
-			}
-			return e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano(), B: CodeTxnAborted}, false)
-		}
-		return e.reportCommit(start, covered, nil)
-	}
+	end := func() error { return e.endTransaction(ectx, t, &open) }
 	e.endTxn = end
 	for {
 		max := e.MaxPoll
@@ -430,32 +449,19 @@ func (e *Env) produceOwned(ctx context.Context, t *trigger, open *bool, rs []*kg
 	return e.progress(false)
 }
 
-// rewindAborted moves every partition the member owns back to its
-// committed offset (read stable), or to the start where none is, after
-// its transaction aborted. kgo rewinds only partitions it has a committed
-// offset for: a partition whose first transaction aborted would go on
-// past the aborted records, and lose them.
+// rewindAborted seeks every partition the member owns back to its
+// committed offset, or to the start where none is, after its transaction
+// aborted. kgo rewinds only partitions it has a committed offset for: a
+// partition whose first transaction aborted would go on past the aborted
+// records, and lose them.
 func (e *Env) rewindAborted(ctx context.Context) error {
-	resp, err := kadm.NewClient(e.Client).FetchOffsets(kadm.RequireStable(ctx), e.Group)
-	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-		return fmt.Errorf("reading committed offsets after an aborted transaction: %w", err)
+	committed, err := CommittedOffsets(ctx, e.Client, e.Group, e.Topic, e.End)
+	if err != nil {
+		return fmt.Errorf("after an aborted transaction: %w", err)
 	}
 	e.memberMu.Lock()
 	defer e.memberMu.Unlock()
-	set := map[int32]kgo.EpochOffset{}
-	for p := range e.parts {
-		if !e.owned[p] {
-			continue
-		}
-		at := int64(0)
-		if o, ok := resp.Lookup(e.Topic, int32(p)); ok && o.Err == nil && o.At >= 0 {
-			at = o.At
-		}
-		ps := &e.parts[p]
-		ps.next, ps.seeking, ps.epoch = at, true, -1
-		set[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: at}
-	}
-	e.Client.SetOffsets(map[string]map[int32]kgo.EpochOffset{e.Topic: set})
+	e.seekOwned(committed, nil)
 	return nil
 }
 

@@ -120,7 +120,7 @@ func runNone(ctx context.Context, e *Env) error { return consumer{}.run(ctx, e) 
 func runSync(ctx context.Context, e *Env) error {
 	t := newTrigger(e.Records, e.Every)
 	return consumer{due: t, commit: func() error {
-		e.reach(strategy.PauseCommitDue)
+		e.pause()
 		t.reset()
 		return e.commitSync(ctx, e.positions())
 	}}.run(ctx, e)
@@ -140,7 +140,7 @@ func runAsync(ctx context.Context, e *Env) error {
 		if inflight.Load() {
 			return nil // still due; retried on the next record
 		}
-		e.reach(strategy.PauseCommitDue)
+		e.pause()
 		// What the ledger needs to bound this strategy's replay: how long
 		// the commit waited for the one before it, in records.
 		held := max(0, t.count-e.Records)
@@ -228,7 +228,7 @@ func commitAheadWindow(ctx context.Context, e *Env, window []*kgo.Record) error 
 	if len(window) == 0 {
 		return nil
 	}
-	e.reach(strategy.PauseCommitDue)
+	e.pause()
 	ahead := e.positions()
 	for _, r := range window {
 		if cur, ok := ahead[e.Topic][r.Partition]; !ok || r.Offset+1 > cur.Offset {

@@ -65,8 +65,8 @@ func rejected(err error) (int16, bool) {
 // errCode is err's Kafka error code (or CodeStoredOffsetMoved), 0 if it is
 // none.
 func errCode(err error) int64 {
-	if errors.Is(err, sink.ErrFenced) {
-		return CodeStoredOffsetMoved
+	if code, ok := rejected(err); ok {
+		return int64(code)
 	}
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
@@ -237,7 +237,7 @@ func (e *Env) memberProgress(now time.Time) {
 // a rewind) records are skipped until the one at the sought offset comes,
 // so none fetched before the seek is written twice or past a gap.
 func (e *Env) accept(r *kgo.Record) bool {
-	if !e.owns(r.Partition) || !e.parts[r.Partition].known {
+	if !e.owns(r.Partition) { // owned implies known: see OnPartitionsAssigned
 		return false
 	}
 	ps := &e.parts[r.Partition]
@@ -251,27 +251,33 @@ func (e *Env) accept(r *kgo.Record) bool {
 	return r.Offset >= ps.next
 }
 
-// rewindOwned moves every owned partition (but those leaving) back to the offset the sink
-// stores, after a database member's transaction was rolled back (its
-// write fenced): what it had processed there is processed again, from
-// what another writer stored.
+// rewindOwned seeks every owned partition (but those leaving) back to the
+// offset the sink stores, after a database member's transaction was
+// rolled back (its write fenced): what it had processed there is
+// processed again, from what another writer stored.
 func (e *Env) rewindOwned(ctx context.Context, leaving []int32) error {
 	stored, err := e.DB.Offsets(ctx, e.Tables)
 	if err != nil {
 		return fmt.Errorf("reading the stored offsets after a fenced write: %w", err)
 	}
+	e.seekOwned(stored, leaving)
+	return nil
+}
+
+// seekOwned moves every partition the member owns, but those leaving, to
+// its offset in at (0 where absent), as what the sink stores, and skips
+// what was fetched before (accept). Call it under the member's lock.
+func (e *Env) seekOwned(at map[int32]int64, leaving []int32) {
 	set := map[int32]kgo.EpochOffset{}
 	for p := range e.parts {
 		if !e.owned[p] || slices.Contains(leaving, int32(p)) {
 			continue
 		}
-		ps := &e.parts[p]
-		at := stored[int32(p)]
-		ps.next, ps.stored, ps.seeking, ps.epoch = at, at, true, -1
-		set[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: at}
+		ps, o := &e.parts[p], at[int32(p)]
+		ps.next, ps.stored, ps.seeking, ps.epoch = o, o, true, -1
+		set[int32(p)] = kgo.EpochOffset{Epoch: -1, Offset: o}
 	}
 	e.Client.SetOffsets(map[string]map[int32]kgo.EpochOffset{e.Topic: set})
-	return nil
 }
 
 // txnEnded records a transactional member's transaction end: committed,

@@ -12,8 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
-	"sync"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -39,7 +39,6 @@ func (p Profile) Enabled() bool {
 
 // Proxy is the running proxies, one per broker.
 type Proxy struct {
-	mu      sync.Mutex
 	proxies []*toxiproxy.Proxy
 	routes  map[string]string
 }
@@ -92,18 +91,10 @@ func toxics(p Profile) []string {
 }
 
 // Routes maps each broker's address to its proxy's.
-func (x *Proxy) Routes() map[string]string {
-	out := make(map[string]string, len(x.routes))
-	for k, v := range x.routes {
-		out[k] = v
-	}
-	return out
-}
+func (x *Proxy) Routes() map[string]string { return maps.Clone(x.routes) }
 
 // Close stops every proxy and closes its connections.
 func (x *Proxy) Close() {
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	for _, px := range x.proxies {
 		px.Stop()
 	}

@@ -22,11 +22,11 @@ func newClients(ctx context.Context, cfg Config, strat consume.Strategy, env *co
 		return nil, err
 	}
 	killer := newKiller(cfg.KillPoint, env.Events)
-	if cfg.KillPoint != nil || cfg.Member != nil { // no call per record otherwise
+	if cfg.KillPoint != nil { // no call per record otherwise
 		env.Reach = killer.reach
 	}
 	if cfg.Member != nil {
-		killer.pausable()
+		env.Pause = killer.pausable()
 	}
 	base = append(base, kgo.WithHooks(commitHook{env.Events, int16(strat.WireKey), killer}))
 	switch {

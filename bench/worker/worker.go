@@ -9,7 +9,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,8 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commitbench/commitbench/bench/broker"
@@ -281,26 +278,13 @@ func storedOffsets(ctx context.Context, db *sink.DB, t sink.Tables, end map[int3
 // committed returns the group's committed offset of every partition (0
 // where none), which is where this process resumes.
 func committed(ctx context.Context, cl *kgo.Client, cfg Config) (map[int32]int64, error) {
+	got, err := consume.CommittedOffsets(ctx, cl, cfg.Group, cfg.Topic, cfg.End)
+	if err != nil {
+		return nil, err
+	}
 	start := make(map[int32]int64, len(cfg.End))
 	for p := range cfg.End {
-		start[p] = 0
-	}
-	// Stable: offsets of a transaction still being completed are not
-	// where the consumer will resume.
-	resp, err := kadm.NewClient(cl).FetchOffsets(kadm.RequireStable(ctx), cfg.Group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return start, nil // a new group: nothing committed yet
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("reading committed offsets of group %s: %w", cfg.Group, err)
-	}
-	for p := range cfg.End {
-		if o, ok := resp.Lookup(cfg.Topic, p); ok && o.Err == nil && o.At >= 0 {
-			start[p] = o.At
-		}
+		start[p] = got[p]
 	}
 	return start, nil
 }
@@ -362,8 +346,9 @@ type killer struct {
 	armed  atomic.Bool
 }
 
-// pausable arms the pause at the next commit due on every SIGUSR1.
-func (k *killer) pausable() {
+// pausable arms the pause at the next commit due on every SIGUSR1, and
+// returns the call the loop makes where a commit falls due.
+func (k *killer) pausable() func() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGUSR1)
 	go func() {
@@ -371,6 +356,18 @@ func (k *killer) pausable() {
 			k.armed.Store(true)
 		}
 	}()
+	return k.pause
+}
+
+// pause stops this process (SIGSTOP) if a pause is armed; SIGCONT resumes
+// it on into the commit.
+func (k *killer) pause() {
+	if !k.armed.CompareAndSwap(true, false) {
+		return
+	}
+	// Urgent: the harness times the pause from this frame.
+	_ = k.events.Event(wire.Frame{Kind: wire.Paused, A: time.Now().UnixNano()}, true)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
 }
 
 func newKiller(kp *spec.KillPoint, events *wire.Writer) *killer {
@@ -378,12 +375,6 @@ func newKiller(kp *spec.KillPoint, events *wire.Writer) *killer {
 }
 
 func (k *killer) reach(point string) {
-	if point == strategy.PauseCommitDue && k.armed.CompareAndSwap(true, false) {
-		// Urgent: the harness times the pause from this frame.
-		_ = k.events.Event(wire.Frame{Kind: wire.Paused, A: time.Now().UnixNano()}, true)
-		_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
-		return // resumed (SIGCONT): on into the commit
-	}
 	if k.kp == nil || point != k.kp.Point {
 		return
 	}
