@@ -78,6 +78,13 @@ type Env struct {
 	// leave, outside the member's lock (the session's callbacks hold the
 	// lock End needs). Set by the transactional loop; nil otherwise.
 	endTxn func() error
+	// drain publishes what an outbox member's relay has left of the
+	// partitions it owns, at its clean leave, and stops the relay. Set by
+	// the outbox loop; nil otherwise.
+	drain func(context.Context) error
+	// scope is the partitions a member's outbox relay publishes (set by
+	// MemberOpts, kept by its callbacks).
+	scope *relayScope
 
 	// memberMu serialises a member's processing of a poll with the group's
 	// callbacks, as an application must (or use BlockRebalanceOnPoll).

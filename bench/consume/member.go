@@ -87,6 +87,7 @@ func errCode(err error) int64 {
 // Call Init before the client that takes these options starts.
 func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 	e.Member = true
+	e.scope = newRelayScope()
 	give := func(kind wire.Kind, commit bool) func(context.Context, *kgo.Client, map[string][]int32) {
 		return func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
 			e.memberMu.Lock()
@@ -101,6 +102,9 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 					_ = e.commitSync(ctx, offsets) // rejected or failed: reported; the partitions go anyway
 				}
 			}
+			// Its open transaction ended above: the relay's round can mark
+			// rows sent (SQLite has one writer).
+			e.scope.leave(ps)
 			now := time.Now().UnixNano()
 			for _, p := range ps {
 				if e.owns(p) {
@@ -131,6 +135,7 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 			if len(ps) == 0 {
 				_ = e.Events.Event(wire.Frame{Kind: wire.Assigned, Partition: -1, A: now, B: e.Ledger.Count()}, false)
 			}
+			e.scope.join(ps)
 			_ = e.Events.Flush()
 		}),
 		// Where kgo resumes each partition it was given: the harness needs
@@ -194,12 +199,23 @@ func (e *Env) ownedPositions(ps []int32) map[string]map[int32]kgo.EpochOffset {
 // Leave ends a member's run as a clean shutdown does: a database member
 // commits its open transaction; with commit on revoke, a last commit of
 // what it owns and processed goes to the group, before the client closes
-// (the close's own revocation then commits nothing more).
+// (the close's own revocation then commits nothing more); an outbox
+// member's relay then publishes what is left of its partitions.
 func (e *Env) Leave(ctx context.Context, commitOnRevoke bool) error {
 	if e.endTxn != nil {
 		e.closing.Store(true)
 		return e.endTxn()
 	}
+	if err := e.leave(ctx, commitOnRevoke); err != nil {
+		return err
+	}
+	if e.drain != nil {
+		return e.drain(ctx)
+	}
+	return nil
+}
+
+func (e *Env) leave(ctx context.Context, commitOnRevoke bool) error {
 	e.memberMu.Lock()
 	defer e.memberMu.Unlock()
 	e.closing.Store(true)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,18 +25,16 @@ const relayBatch = 10000
 // sent. A kill between publishing and marking makes the next relay publish
 // them again: the duplicates a downstream consumer removes by outbox id.
 func runOutbox(ctx context.Context, e *Env) error {
-	wake := make(chan struct{}, 1)
-	signal := func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
+	if e.Member {
+		return runOutboxMember(ctx, e)
 	}
+	wake := make(chan struct{}, 1)
+	signal := func() { poke(wake) }
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	relayErr := make(chan error, 1)
 	draining := make(chan struct{})
-	go func() { relayErr <- relay(rctx, e, wake, draining) }()
+	go func() { relayErr <- relay(rctx, e, nil, wake, draining) }()
 
 	if err := dbLoop(ctx, e, withOutbox, signal); err != nil {
 		return err
@@ -54,53 +54,162 @@ func runOutbox(ctx context.Context, e *Env) error {
 	return nil
 }
 
-// relay publishes unsent outbox rows whenever woken, until draining is
-// closed and the outbox is empty. Each published batch reports the age of
-// its oldest row as a RelayLag event.
-func relay(ctx context.Context, e *Env, wake <-chan struct{}, draining <-chan struct{}) error {
+// runOutboxMember is the outbox as one member of a group: its relay
+// publishes the rows of the partitions it owns (the scope), so members'
+// relays never publish the same rows but where a zombie's does, and it
+// outlives the SIGTERM that ends the loop: the clean leave commits the
+// open transaction, then drains the relay (Leave). No end markers: the
+// harness writes them once every member left.
+func runOutboxMember(ctx context.Context, e *Env) error {
+	sc := e.scope
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	relayErr := make(chan error, 1)
+	draining := make(chan struct{})
+	go func() { relayErr <- relay(rctx, e, sc, sc.wake, draining) }()
+	e.drain = func(ctx context.Context) error {
+		defer stop()
+		close(draining)
+		poke(sc.wake)
+		select {
+		case err := <-relayErr:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("draining the outbox relay: %w", ctx.Err())
+		}
+	}
+	if err := dbLoop(ctx, e, withOutbox, func() { poke(sc.wake) }); err != nil {
+		stop()
+		return err
+	}
+	return nil
+}
+
+// poke wakes whoever waits on wake, without blocking.
+func poke(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
+// relayScope is the partitions a group member's relay publishes the rows
+// of: those the member owns. Giving partitions up waits for the relay's
+// round in flight (leave), so at a clean hand-over no row is published by
+// both the old owner's relay and the new one's; a zombie's relay, which
+// does not know it lost its partitions, still can, and the downstream
+// consumer drops it by outbox id.
+type relayScope struct {
+	round sync.Mutex // held through a relay round: read, publish, mark sent
+	mu    sync.Mutex // guards owned; never held while waiting on anything
+	owned map[int32]bool
+	wake  chan struct{} // a commit or an assignment: rows may wait
+}
+
+func newRelayScope() *relayScope {
+	return &relayScope{owned: map[int32]bool{}, wake: make(chan struct{}, 1)}
+}
+
+// join adds partitions to the scope and wakes the relay: a predecessor
+// may have left rows of them unpublished.
+func (s *relayScope) join(ps []int32) {
+	s.mu.Lock()
+	for _, p := range ps {
+		s.owned[p] = true
+	}
+	s.mu.Unlock()
+	poke(s.wake)
+}
+
+// leave takes partitions out of the scope once the round in flight, which
+// may be publishing their rows, has ended. Call it with no database
+// transaction of the member's open: on SQLite the round's marking waits
+// for it.
+func (s *relayScope) leave(ps []int32) {
+	s.mu.Lock()
+	for _, p := range ps {
+		delete(s.owned, p)
+	}
+	s.mu.Unlock()
+	s.round.Lock()
+	s.round.Unlock() //nolint:staticcheck // waiting for the round in flight
+}
+
+// parts lists the scope, sorted.
+func (s *relayScope) parts() []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int32, 0, len(s.owned))
+	for p := range s.owned {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// relay publishes unsent outbox rows — of the partitions in scope, or all
+// when scope is nil — whenever woken, until draining is closed and there
+// are none left. Each published batch reports the age of its oldest row
+// as a RelayLag event.
+func relay(ctx context.Context, e *Env, scope *relayScope, wake <-chan struct{}, draining <-chan struct{}) error {
 	done := false
 	for {
-		rows, err := e.DB.Unsent(ctx, e.Tables, relayBatch)
+		n, err := relayRound(ctx, e, scope)
 		if err != nil {
 			return ctxOr(ctx, err)
 		}
-		if len(rows) == 0 {
-			if done {
-				return nil
-			}
-			select {
-			case <-wake:
-			case <-draining:
-				done = true
-			case <-ctx.Done():
-				return nil
-			}
+		if n > 0 {
 			continue
 		}
-		recs := make([]*kgo.Record, len(rows))
-		ids := make([]int64, len(rows))
-		for i, r := range rows {
-			recs[i] = &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset)}
-			ids[i] = r.ID
+		if done {
+			return nil
 		}
-		if err := e.Producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			return ctxOr(ctx, fmt.Errorf("relay publishing: %w", err))
-		}
-		e.reach(strategy.KillOutboxPublished)
-		// Marking in small chunks lets the consumer's transactions in
-		// between (SQLite has one writer).
-		for len(ids) > 0 {
-			n := min(len(ids), 500)
-			if err := e.DB.MarkSent(ctx, e.Tables, ids[:n]); err != nil {
-				return ctxOr(ctx, err)
-			}
-			ids = ids[n:]
-		}
-		now := time.Now()
-		if err := e.Events.Event(wire.Frame{Kind: wire.RelayLag, A: now.UnixNano(), B: now.UnixNano() - rows[0].CreatedNs}, false); err != nil {
-			return err
+		select {
+		case <-wake:
+		case <-draining:
+			done = true
+		case <-ctx.Done():
+			return nil
 		}
 	}
+}
+
+// relayRound publishes one batch of unsent rows and marks them sent,
+// returning how many there were.
+func relayRound(ctx context.Context, e *Env, scope *relayScope) (int, error) {
+	var parts []int32
+	if scope != nil {
+		scope.round.Lock()
+		defer scope.round.Unlock()
+		parts = scope.parts()
+	}
+	rows, err := e.DB.Unsent(ctx, e.Tables, relayBatch, parts)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	recs := make([]*kgo.Record, len(rows))
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		recs[i] = &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset)}
+		ids[i] = r.ID
+	}
+	if err := e.Producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return 0, fmt.Errorf("relay publishing: %w", err)
+	}
+	e.reach(strategy.KillOutboxPublished)
+	// Marking in small chunks lets the consumer's transactions in
+	// between (SQLite has one writer).
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		if err := e.DB.MarkSent(ctx, e.Tables, ids[:n]); err != nil {
+			return 0, err
+		}
+		ids = ids[n:]
+	}
+	now := time.Now()
+	if err := e.Events.Event(wire.Frame{Kind: wire.RelayLag, A: now.UnixNano(), B: now.UnixNano() - rows[0].CreatedNs}, false); err != nil {
+		return 0, err
+	}
+	return len(rows), nil
 }
 
 // ctxOr hides an error that only reports the context's end.

@@ -23,12 +23,6 @@ func TestRegistryMatchesCatalog(t *testing.T) {
 		if (s.Client == PartitionsClient) != info.OffsetsInSink {
 			t.Errorf("%s: client %v with offsets in sink %v", info.Name, s.Client, info.OffsetsInSink)
 		}
-		// A group member's loop is one the member mode knows (the
-		// consumer loop, commit-ahead, the database and transaction
-		// loops), not the outbox's relay, which runs in every process.
-		if info.Groups && info.Relay {
-			t.Errorf("%s runs in groups but its loop has no member mode", info.Name)
-		}
 		if s.Options != nil && info.Count {
 			t.Errorf("%s: kgo's autocommit cannot commit by count", info.Name)
 		}

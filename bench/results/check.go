@@ -42,6 +42,9 @@ func Check(r Result) []Breach {
 		if g.NoDuplicates() && s.Duplicates > 0 {
 			add("duplicates", "%s claims %s but its group applied %d duplicate effects across %d events", r.Strategy, g, s.Duplicates, len(s.Events))
 		}
+		if rl := s.Relay; rl != nil && rl.Missing > 0 {
+			add("relay", "the members' outbox relays never published %d events", rl.Missing)
+		}
 	}
 	c := r.Crash
 	if c == nil {

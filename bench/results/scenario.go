@@ -22,6 +22,9 @@ type Scenario struct {
 	// RejectedCommits counts the commits the group refused, or that failed
 	// otherwise, by Kafka error name ("OTHER" for non-Kafka errors).
 	RejectedCommits map[string]int64 `json:"rejected_commits"`
+	// Relay is what the members' outbox relays published (outbox only):
+	// duplicates are rows two relays published, a zombie's among them.
+	Relay *Relay `json:"relay,omitempty"`
 	// Events are the scenario's events, in order.
 	Events []EventOutcome `json:"events"`
 }

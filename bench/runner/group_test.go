@@ -129,7 +129,7 @@ func TestGroupPauseMakesAZombie(t *testing.T) {
 // database member commits its open transaction at every revoke and clean
 // leave, and resumes from the stored offsets).
 func TestGroupRollingRestartExactlyOnce(t *testing.T) {
-	for _, name := range []string{"exactly-once-db", "idempotent", "transactional"} {
+	for _, name := range []string{"exactly-once-db", "idempotent", "transactional", "outbox"} {
 		for _, revoke := range []bool{false, true} {
 			if revoke && name == "transactional" {
 				continue // refused: its transactions commit the offsets
@@ -142,6 +142,11 @@ func TestGroupRollingRestartExactlyOnce(t *testing.T) {
 				}
 				if ev := s.Events[0]; ev.Members != 3 || ev.PartitionsAssigned < 6 {
 					t.Errorf("restarted %d members, %d partitions handed over; want 3 and 6 or more", ev.Members, ev.PartitionsAssigned)
+				}
+				// Every hand-over is clean: a revoke waits for the relay's
+				// round, a leave drains it, so each event is published once.
+				if rl := s.Relay; name == "outbox" && (rl == nil || rl.Missing != 0 || rl.Duplicates != 0 || rl.Published != 30000) {
+					t.Errorf("the members' relays: %+v; want 30000 published, none missing, none twice", rl)
 				}
 			})
 		}
@@ -181,6 +186,7 @@ func testZombieCommit(t *testing.T, sink spec.Sink, strategies ...string) {
 		{"at-least-once-sync", true, ""},
 		{"exactly-once-db", false, "STORED_OFFSET_MOVED"},
 		{"idempotent", false, ""},
+		{"outbox", false, "STORED_OFFSET_MOVED"},
 		{"broken-eos-db-open", true, ""},
 		{"transactional", false, ""},
 	} {
@@ -208,6 +214,9 @@ func testZombieCommit(t *testing.T, sink spec.Sink, strategies ...string) {
 				t.Error("no duplicate effects: the zombie's processed, uncommitted records were not replayed")
 			case !tt.dups && s.Duplicates != 0:
 				t.Errorf("%d duplicate effects, want 0", s.Duplicates)
+			}
+			if rl := s.Relay; tt.strategy == "outbox" && (rl == nil || rl.Missing != 0) {
+				t.Errorf("the members' relays: %+v; want every event published", rl)
 			}
 			if tt.rejected != "" && s.RejectedCommits[tt.rejected] == 0 {
 				t.Errorf("no commit refused with %s: %v", tt.rejected, s.RejectedCommits)

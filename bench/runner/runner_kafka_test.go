@@ -139,7 +139,7 @@ func TestGroupZombieOnLocalKafkaAndPostgres(t *testing.T) {
 	for _, tt := range []struct {
 		strategy string
 		dups     bool
-	}{{"exactly-once-db", false}, {"broken-eos-db-open", true}, {"transactional", false}} {
+	}{{"exactly-once-db", false}, {"outbox", false}, {"broken-eos-db-open", true}, {"transactional", false}} {
 		t.Run(tt.strategy, func(t *testing.T) {
 			s := scenarioOf(t, runOn(t, b, zombieWorkload(t, tt.strategy, 2000, spec.Sink{Kind: "postgres", DSN: dsn})))
 			if s.Lost != 0 {

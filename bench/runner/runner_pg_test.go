@@ -59,5 +59,5 @@ func TestExactlyOnceOnPostgres(t *testing.T) {
 // The zombie's commit on PostgreSQL, where a writer waiting on a row lock
 // checks the fence against the row the other transaction committed.
 func TestGroupZombieCommitOnPostgres(t *testing.T) {
-	testZombieCommit(t, spec.Sink{Kind: "postgres", DSN: pgDSN(t)}, "exactly-once-db", "idempotent", "broken-eos-db-open")
+	testZombieCommit(t, spec.Sink{Kind: "postgres", DSN: pgDSN(t)}, "exactly-once-db", "idempotent", "outbox", "broken-eos-db-open")
 }

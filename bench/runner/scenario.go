@@ -138,7 +138,7 @@ func (r *Runner) scenario(ctx context.Context, p spec.Point, strat consume.Strat
 	if err := sc.loop(ctx); err != nil {
 		return nil, err
 	}
-	if strat.Effects == strategy.EffectsTopic {
+	if strat.Effects == strategy.EffectsTopic || strat.Relay {
 		// Members never know the group is done: the harness marks every
 		// output partition complete once they all left.
 		if err := writeEndMarkers(ctx, r.conn, ph.cfg.Output, r.end); err != nil {
@@ -385,6 +385,8 @@ func (sc *scenarioRun) handle(m *member, f wire.Frame) error {
 				sc.dropHandover(pt) // nothing left: it will never process
 			}
 		}
+	case wire.RelayLag:
+		sc.ph.lags = append(sc.ph.lags, sample{at: f.A, v: f.B})
 	case wire.First, wire.Commit, wire.CommitOnWire, wire.AutoCommit, wire.Progress, wire.Done:
 	default:
 		return fmt.Errorf("unknown frame kind %q from group member %d", f.Kind, m.idx)
@@ -645,7 +647,12 @@ func (sc *scenarioRun) outcome(ctx context.Context) (*results.Scenario, error) {
 		return nil, err
 	}
 	tally := eff.Tally()
+	relay, err := sc.ph.relay(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s := &results.Scenario{
+		Relay:           relay,
 		Members:         sc.g.Members,
 		IdleMembers:     max(0, sc.g.Members-len(sc.parts)),
 		Lost:            tally.Lost,

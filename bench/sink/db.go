@@ -221,10 +221,28 @@ type OutboxRow struct {
 func OutboxID(p int32, o int64) int64 { return int64(p)<<40 | o }
 
 // Unsent returns up to limit unpublished outbox rows, oldest first (an
-// outbox is a queue).
-func (d *DB) Unsent(ctx context.Context, t Tables, limit int) ([]OutboxRow, error) {
+// outbox is a queue): of the partitions in parts only, unless parts is nil
+// (a group member's relay publishes what it owns).
+func (d *DB) Unsent(ctx context.Context, t Tables, limit int, parts []int32) ([]OutboxRow, error) {
+	if parts != nil && len(parts) == 0 {
+		return nil, nil
+	}
+	var where strings.Builder
+	args := make([]any, 0, len(parts)+1)
+	if parts != nil {
+		where.WriteString(" AND src_partition IN (")
+		for i, p := range parts {
+			if i > 0 {
+				where.WriteString(",")
+			}
+			where.WriteString("?")
+			args = append(args, p)
+		}
+		where.WriteString(")")
+	}
+	args = append(args, limit)
 	rows, err := d.db.QueryContext(ctx, d.q(fmt.Sprintf(
-		"SELECT id, src_partition, src_offset, created_ns FROM %s WHERE NOT sent ORDER BY created_ns, id LIMIT ?", t.Outbox)), limit)
+		"SELECT id, src_partition, src_offset, created_ns FROM %s WHERE NOT sent%s ORDER BY created_ns, id LIMIT ?", t.Outbox, where.String())), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the outbox: %w", err)
 	}

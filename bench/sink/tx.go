@@ -85,6 +85,10 @@ func (x *Tx) flush(ctx context.Context) error {
 			p, o := int32(x.pending[3*i]), x.pending[3*i+1]
 			args = append(args, OutboxID(p, o), p, o, now)
 		}
+		// A row there already is another writer's event of the same record
+		// (a zombie's successor): the offset write fences this
+		// transaction, so it must not fail first.
+		b.WriteString(" ON CONFLICT (id) DO NOTHING")
 		if _, err := x.tx.ExecContext(ctx, x.d.q(b.String()), args...); err != nil {
 			return fmt.Errorf("writing outbox rows: %w", err)
 		}

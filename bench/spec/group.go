@@ -156,7 +156,7 @@ func (w *Workload) validateGroups() error {
 	}
 	for i, name := range w.Strategies {
 		if info, _ := strategy.Lookup(name); !info.Groups {
-			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("%s cannot run in a group of several members yet (its outbox relay runs in each process and would publish what another's publishes)", name),
+			return bad(fmt.Sprintf("strategies[%d]", i), fmt.Sprintf("%s cannot run in a group of several members", name),
 				"drop it from a workload with groups; these can: "+strings.Join(groupStrategies(), ", "))
 		}
 	}

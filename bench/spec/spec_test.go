@@ -139,7 +139,7 @@ func TestGroupValidation(t *testing.T) {
 		{"events without a group", "events: [{kind: kill, at: 0.5}]\n", "events", "add groups", ""},
 		{"crash phase with a group", "groups: [{members: 2}]\ncrashes: {per_point: 1}\n", "crashes.per_point", "events", ""},
 		{"unknown event", "groups: [{members: 2}]\nevents: [{kind: reboot, at: 0.5}]\n", "events[0].kind", "rolling-restart", ""},
-		{"strategy with a relay per process", "groups: [{members: 2}]\n", "strategies[0]", "these can", "outbox"},
+		{"strategy that cannot run in a group", "groups: [{members: 2}]\n", "strategies[0]", "these can", "broken-eos-db-split"},
 		{"transactional with commit on revoke", "groups: [{members: 2, commit_on_revoke: true}]\n", "groups[0].commit_on_revoke", "set it to false", "transactional"},
 		{"transactional member killed for good", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5, replace: false}]\n", "events[0].replace", "replace killed members", "transactional"},
 		{"pause of a database member on SQLite", "groups: [{members: 2}]\nevents: [{kind: pause, at: 0.5, for: 5s}]\n", "events[0].kind", "kind: postgres", "exactly-once-db"},

@@ -244,7 +244,7 @@ var catalog = []Info{
 		Effects: EffectsTopic, Groups: true, CommitDue: true,
 		Summary: "Kafka transactions: consume, produce to an output topic and commit offsets in one transaction"},
 	{Name: Outbox, KillPoints: []string{KillProcessed, KillDBCommitted, KillOutboxPublished}, Guarantee: GuaranteeExactlyOnce, Count: true, Time: true, Replay: ReplayWithinInterval,
-		Effects: EffectsDB, OffsetsInSink: true, Relay: true,
+		Effects: EffectsDB, OffsetsInSink: true, Relay: true, Groups: true, CommitDue: true,
 		Summary: "the transaction writes results, outbox rows and offsets; a relay publishes the outbox to a topic"},
 	{Name: BrokenCommitAhead, KillPoints: []string{KillProcessed, KillCommitSent}, Guarantee: GuaranteeAtLeastOnce, Count: true, Hidden: true,
 		Summary: "commits before processing yet claims at-least-once: the ledger must catch it losing records"},
