@@ -112,8 +112,10 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 		return commitTx(true, nil)
 	}
 	if e.Member {
-		// Called under the member's lock, between polls.
-		e.resolve = func(commit bool, leaving []int32) error {
+		// Called under the member's lock, between polls; set under it,
+		// for the group's callbacks run from the moment the client
+		// started, before this loop did.
+		resolve := func(commit bool, leaving []int32) error {
 			t.reset()
 			if commit {
 				return commitTx(false, leaving)
@@ -124,6 +126,9 @@ func dbLoop(ctx context.Context, e *Env, mode offsetMode, committed func()) erro
 			}
 			return nil
 		}
+		e.memberMu.Lock()
+		e.resolve = resolve
+		e.memberMu.Unlock()
 	}
 	if mode == kafkaOnPoll {
 		c.polled = func(rs []*kgo.Record) error {

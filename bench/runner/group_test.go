@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,10 +42,9 @@ func scenarioOf(t *testing.T, res results.Result) *results.Scenario {
 	if len(s.Events) != len(res.Events) {
 		t.Fatalf("%d of %d events happened", len(s.Events), len(res.Events))
 	}
-	t.Logf("scenario: %+v", *s)
-	for _, e := range s.Events {
-		t.Logf("event: %+v", e)
-	}
+	// As JSON: the optional figures are pointers, which %+v would hide.
+	b, _ := json.Marshal(s)
+	t.Logf("scenario: %s", b)
 	return s
 }
 
