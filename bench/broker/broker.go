@@ -73,6 +73,26 @@ type CPUMeter interface {
 	CPUSeconds() (float64, error)
 }
 
+// NodeRestarter is a broker whose nodes the harness can stop and start
+// again (local): the broker-restart fault.
+type NodeRestarter interface {
+	// StopNode stops node id (from 1): SIGKILL, or a controlled shutdown
+	// (SIGTERM) when clean; it returns once the process is gone.
+	StopNode(ctx context.Context, id int, clean bool) error
+	// StartNode starts the node again on its data and returns once the
+	// cluster answers again.
+	StartNode(ctx context.Context, id int) error
+}
+
+// CommitFaulter is a broker that can answer commit requests with an error
+// in place of its answer (embedded): the commit-errors fault.
+type CommitFaulter interface {
+	// FailCommits fails the next count requests of the kinds named (of
+	// spec.CommitRequests) with the error named (of spec.CommitErrors);
+	// hits reports how many it failed, remove drops what is left.
+	FailCommits(requests []string, errName string, count int) (hits func() int64, remove func(), err error)
+}
+
 // OptionsOf are the provider options a workload's broker section asks for
 // (its commit delay, node count and connection).
 func OptionsOf(b spec.Broker) Options {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -103,3 +104,39 @@ func (e *Embedded) Describe() cluster.Description { return e.desc }
 
 // Close stops the cluster.
 func (e *Embedded) Close() error { e.c.Close(); return nil }
+
+// FailCommits makes the next count requests of the named kinds
+// (spec.CommitRequests) answer with the named error (spec.CommitErrors)
+// in place of the broker's answer — kfake's faults, checked before the
+// broker acts on a request. hits reports how many it answered so;
+// remove takes what is left of the fault away.
+func (e *Embedded) FailCommits(requests []string, errName string, count int) (hits func() int64, remove func(), err error) {
+	var keys []kmsg.Key
+	for _, r := range requests {
+		k, ok := commitKeys[r]
+		if !ok {
+			return nil, nil, fmt.Errorf("embedded broker: cannot fail %q requests", r)
+		}
+		keys = append(keys, k)
+	}
+	kerrv, ok := errorNamed(errName)
+	if !ok {
+		return nil, nil, fmt.Errorf("embedded broker: no Kafka error named %q", errName)
+	}
+	// No selector: every partition of a commit, or the transaction of an
+	// EndTxn, answers with the error; a request counts once.
+	h := e.c.Fault(kfake.Fault{Keys: keys, Err: kerrv, Count: count})
+	return func() int64 { return int64(h.Hits()) }, h.Remove, nil
+}
+
+var commitKeys = map[string]kmsg.Key{"OffsetCommit": kmsg.OffsetCommit, "TxnOffsetCommit": kmsg.TxnOffsetCommit, "EndTxn": kmsg.EndTxn}
+
+// errorNamed is the Kafka error of that name (kerr's Message).
+func errorNamed(name string) (*kerr.Error, bool) {
+	for code := int16(-1); code < 200; code++ {
+		if err, ok := kerr.ErrorForCode(code).(*kerr.Error); ok && err.Message == name {
+			return err, true
+		}
+	}
+	return nil, false
+}

@@ -76,21 +76,118 @@ type LocalOptions struct {
 // Local is a Kafka cluster of one or more KRaft nodes (each a combined
 // broker and controller) running as child processes on loopback.
 type Local struct {
-	dir   string
-	addrs []string
-	nodes []*localNode
-	desc  cluster.Description
-	log   io.Writer
-	once  sync.Once
-	err   error
+	// java, libs, heap and log4j start a node (again).
+	java, libs, heap, log4j string
+	ready                   time.Duration
+	mu                      sync.Mutex // guards each node's process across a restart
+	dir                     string
+	addrs                   []string
+	nodes                   []*localNode
+	desc                    cluster.Description
+	log                     io.Writer
+	once                    sync.Once
+	err                     error
 }
 
 type localNode struct {
 	id      int
-	cmd     *exec.Cmd
+	props   string
 	logPath string
+	// cmd, done and waitErr are the node's current process: a restart
+	// replaces them (under Local.mu).
+	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited and been reaped
 	waitErr error         // valid after done is closed
+}
+
+// launch starts node nd's JVM, its output appended to its log.
+func (l *Local) launch(nd *localNode) error {
+	f, err := os.OpenFile(nd.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("local broker: %w", err)
+	}
+	cmd := exec.Command(l.java, "-Xms"+l.heap, "-Xmx"+l.heap,
+		// Kafka's own default collector, with one GC thread each for 2 cores.
+		"-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
+		"-XX:ParallelGCThreads=1", "-XX:ConcGCThreads=1", "-XX:CICompilerCount=2",
+		"-Djava.awt.headless=true", "-Dlog4j2.configurationFile="+l.log4j,
+		"-cp", filepath.Join(l.libs, "*"), "kafka.Kafka", nd.props)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Own process group (a terminal's Ctrl-C reaches the harness, which
+	// stops the nodes in order); killed if the harness dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("local broker: starting node %d: %w", nd.id, err)
+	}
+	done := make(chan struct{})
+	l.mu.Lock()
+	nd.cmd, nd.done = cmd, done
+	l.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		l.mu.Lock()
+		nd.waitErr = err
+		l.mu.Unlock()
+		close(done)
+	}()
+	fmt.Fprintf(l.log, "local kafka: node %d pid %d, log %s\n", nd.id, cmd.Process.Pid, nd.logPath)
+	return nil
+}
+
+// StopNode stops node id (1-based) — SIGKILL, or SIGTERM for a
+// controlled shutdown, in which Kafka hands the node's leaderships and
+// coordinators over first — and returns once its process is reaped.
+func (l *Local) StopNode(ctx context.Context, id int, clean bool) error {
+	nd, err := l.node(id)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	cmd, done := nd.cmd, nd.done
+	l.mu.Unlock()
+	sig := syscall.SIGKILL
+	if clean {
+		sig = syscall.SIGTERM
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("local broker: stopping node %d (pid %d): %w", id, cmd.Process.Pid, err)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("local broker: waiting for node %d to stop: %w", id, ctx.Err())
+	}
+}
+
+// StartNode starts a stopped node again on its data, and returns once
+// every node answers metadata and a group coordinator answers.
+func (l *Local) StartNode(ctx context.Context, id int) error {
+	nd, err := l.node(id)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	done := nd.done
+	l.mu.Unlock()
+	select {
+	case <-done:
+	default:
+		return fmt.Errorf("local broker: node %d is running", id)
+	}
+	if err := l.launch(nd); err != nil {
+		return err
+	}
+	return l.waitReady(ctx, len(l.nodes), l.ready)
+}
+
+func (l *Local) node(id int) (*localNode, error) {
+	if id < 1 || id > len(l.nodes) {
+		return nil, fmt.Errorf("local broker: no node %d (the cluster has %d)", id, len(l.nodes))
+	}
+	return l.nodes[id-1], nil
 }
 
 // StartLocal formats and starts o.Nodes (default 1; $COMMITBENCH_KAFKA_NODES
@@ -142,7 +239,7 @@ func StartLocal(ctx context.Context, o Options) (*Local, error) {
 	if rf > 1 {
 		isr = 2
 	}
-	l := &Local{dir: dir, log: lo.Log}
+	l := &Local{dir: dir, log: lo.Log, ready: ready}
 	if l.log == nil {
 		l.log = io.Discard
 	}
@@ -236,32 +333,14 @@ func (l *Local) start(ctx context.Context, java, libs, heap string, n, rf, isr i
 		return fmt.Errorf("local broker: start cancelled: %w", err)
 	}
 
+	l.java, l.libs, l.heap, l.log4j = java, libs, heap, log4j
 	for i := range n {
 		id := i + 1
-		logPath := filepath.Join(l.dir, fmt.Sprintf("node%d.log", id))
-		f, err := os.Create(logPath)
-		if err != nil {
-			return fmt.Errorf("local broker: %w", err)
+		nd := &localNode{id: id, props: props[i], logPath: filepath.Join(l.dir, fmt.Sprintf("node%d.log", id))}
+		l.nodes = append(l.nodes, nd)
+		if err := l.launch(nd); err != nil {
+			return err
 		}
-		cmd := exec.Command(java, "-Xms"+heap, "-Xmx"+heap,
-			// Kafka's own default collector, with one GC thread each for 2 cores.
-			"-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
-			"-XX:ParallelGCThreads=1", "-XX:ConcGCThreads=1", "-XX:CICompilerCount=2",
-			"-Djava.awt.headless=true", "-Dlog4j2.configurationFile="+log4j,
-			"-cp", filepath.Join(libs, "*"), "kafka.Kafka", props[i])
-		cmd.Stdout, cmd.Stderr = f, f
-		// Own process group (a terminal's Ctrl-C reaches the harness, which
-		// stops the nodes in order); killed if the harness dies.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		err = cmd.Start()
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("local broker: starting node %d: %w", id, err)
-		}
-		node := &localNode{id: id, cmd: cmd, logPath: logPath, done: make(chan struct{})}
-		go func() { node.waitErr = cmd.Wait(); close(node.done) }()
-		l.nodes = append(l.nodes, node)
-		fmt.Fprintf(l.log, "local kafka: node %d pid %d, log %s\n", id, cmd.Process.Pid, logPath)
 	}
 	return l.waitReady(ctx, n, ready)
 }
@@ -410,6 +489,8 @@ func (l *Local) Describe() cluster.Description { return l.desc }
 
 // PIDs returns the nodes' process IDs.
 func (l *Local) PIDs() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	pids := make([]int, len(l.nodes))
 	for i, nd := range l.nodes {
 		pids[i] = nd.cmd.Process.Pid

@@ -385,6 +385,10 @@ func (e *Env) reportCommit(start time.Time, covered int64, err error) error {
 		if _, ok := rejected(err); ok && e.Member {
 			return fmt.Errorf("commit: %w: %w", errRejected, err)
 		}
+		if e.Member && transient(err) {
+			// Not landed either: the member goes on as after a rejection.
+			return fmt.Errorf("commit: %w: %w", errRejected, err)
+		}
 		return fmt.Errorf("commit: %w", err)
 	}
 	e.Ledger.Committed(covered, end.UnixNano())

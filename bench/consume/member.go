@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -15,9 +18,9 @@ import (
 )
 
 // errRejected marks a commit the group refused because the member's
-// generation moved on (a rebalance, an expelled member): a group member
-// goes on consuming, and at-most-once drops the window it could not
-// commit ahead of.
+// generation moved on (a rebalance, an expelled member), or that failed
+// for a reason that passes (transient): a group member goes on consuming,
+// and at-most-once drops the window it could not commit ahead of.
 var errRejected = errors.New("commit rejected by the group")
 
 // CodeStoredOffsetMoved is the failure code of a database member's commit
@@ -30,14 +33,21 @@ const CodeStoredOffsetMoved = -1000
 // refused offsets).
 const CodeTxnAborted = -1001
 
+// CodeNetwork is the failure code of a commit that failed on the network
+// (no connection to the coordinator, a connection reset or closed): what a
+// partition between the client and the cluster surfaces.
+const CodeNetwork = -1002
+
 // FailureName names a failed commit's code, as results count them: Kafka's
-// error name, STORED_OFFSET_MOVED, or OTHER.
+// error name, STORED_OFFSET_MOVED, TRANSACTION_ABORTED, NETWORK or OTHER.
 func FailureName(code int64) string {
 	switch code {
 	case CodeStoredOffsetMoved:
 		return "STORED_OFFSET_MOVED"
 	case CodeTxnAborted:
 		return "TRANSACTION_ABORTED"
+	case CodeNetwork:
+		return "NETWORK"
 	}
 	if code != 0 {
 		if e := kerr.TypedErrorForCode(int16(code)); e != nil {
@@ -72,7 +82,25 @@ func errCode(err error) int64 {
 	if errors.As(err, &ke) {
 		return int64(ke.Code)
 	}
+	if network(err) {
+		return CodeNetwork
+	}
 	return 0
+}
+
+// network reports whether err is the network failing under a request.
+func network(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// transient reports whether a commit failed for a reason that passes — the
+// network, or a retriable broker error the client's retries did not
+// outlast (a coordinator moving, a broker restarting): a group member
+// goes on, and its next commit covers what this one did.
+func transient(err error) bool {
+	return network(err) || kerr.IsRetriable(err)
 }
 
 // MemberOpts are the callbacks that make the loop one member of a group of

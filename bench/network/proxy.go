@@ -100,3 +100,22 @@ func (x *Proxy) Close() {
 	}
 	x.proxies = nil
 }
+
+// Cut partitions the clients from the cluster: every proxy closes its
+// listener and every connection through it, so the clients' requests fail
+// and their reconnects are refused until Heal.
+func (x *Proxy) Cut() {
+	for _, px := range x.proxies {
+		px.Stop()
+	}
+}
+
+// Heal ends a Cut: each proxy listens again on the address it had.
+func (x *Proxy) Heal() error {
+	for _, px := range x.proxies {
+		if err := px.Start(); err != nil {
+			return fmt.Errorf("healing the partition: proxy %s on %s: %w", px.Name, px.Listen, err)
+		}
+	}
+	return nil
+}

@@ -26,7 +26,9 @@ import (
 	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/plot"
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/summary"
+	"github.com/commitbench/commitbench/bench/table"
 )
 
 // File names Write produces in the results directory.
@@ -56,6 +58,8 @@ type Panel struct {
 	Environment, Measurements, Load, Replay, Fits, Claim, Plan *Table
 	// Scenarios is the consumer groups' scenario phases, nil without.
 	Scenarios *Table
+	// Faults is what each fault kind cost, nil without faults.
+	Faults *Table
 	// FarOff lists the points more than model.FarOff from their fit.
 	FarOff []string
 	// Violations lists every breach a strategy's claim suffered.
@@ -99,6 +103,7 @@ func Build(rs []results.Result, ps PlanSettings, withFigures bool) (*Report, err
 			Load:         loadTable(p),
 			Replay:       replayTable(p),
 			Scenarios:    scenarioTable(p),
+			Faults:       faultTable(p),
 			Fits:         fitTable(p),
 			Claim:        claimTable(p),
 			FarOff:       farOff(p),
@@ -315,10 +320,7 @@ func scenarioTable(p model.Panel) *Table {
 		if s == nil {
 			continue
 		}
-		rejected := fmt.Sprint(s.RejectedTotal())
-		for _, name := range s.RejectedNames() {
-			rejected += fmt.Sprintf(" %s:%d", name, s.Rejected[name])
-		}
+		rejected := table.Counts(s.Rejected)
 		t.Rows = append(t.Rows, []string{pt.Strategy, pt.Label(), s.Group, fmt.Sprint(s.Members), fmt.Sprintf("%s (n=%d)", strings.Join(s.Events, "+"), s.DupPerEvent.N),
 			fmt.Sprintf("%s (%s)", stat(s.DupPerEvent, "%.0f"), plot.Human(s.DupPerEvent.Max)), stat(s.RebalanceMs, "%.0f"),
 			fmt.Sprintf("%s / %s", stat(s.GapSumMs, "%.0f"), plot.Human(s.GapMaxMs.Max)), stat(s.Moved, "%.1f"), rejected, stat(s.Zombie, "%.0f"), fmt.Sprint(s.Lost)})
@@ -327,6 +329,32 @@ func scenarioTable(p model.Panel) *Table {
 		return nil
 	}
 	t.Notes = append(t.Notes, "The throughput columns above are one consumer alone; the group's members consume together only in the scenario phase.")
+	return t
+}
+
+// faultTable shows what each kind of fault cost each cell, from the one
+// cell summary.
+func faultTable(p model.Panel) *Table {
+	t := &Table{Caption: "Faults: what each kind cost (per fault; lost is the whole scenario's)",
+		Head: []string{"strategy", "interval", "group", "fault", "replayed", "no progress ms (max)", "recovery ms", "injected errors", "commits surfaced failed", "lost"}}
+	for _, pt := range p.Points {
+		s := pt.Scenario
+		if s == nil {
+			continue
+		}
+		for _, f := range s.Faults {
+			injected := "–"
+			if f.Kind == spec.FaultCommitErrors {
+				injected = fmt.Sprint(f.Injected)
+			}
+			t.Rows = append(t.Rows, []string{pt.Strategy, pt.Label(), s.Group, fmt.Sprintf("%s (n=%d)", f.Kind, f.NoProgressMs.N), stat(f.Replayed, "%.0f"),
+				fmt.Sprintf("%s (%s)", stat(f.NoProgressMs, "%.0f"), plot.Human(f.NoProgressMs.Max)), stat(f.RecoveryMs, "%.0f"), injected, table.Counts(f.Surfaced), fmt.Sprint(s.Lost)})
+		}
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	t.Notes = append(t.Notes, "Surfaced commits are those the client reported failed (NETWORK: no connection); injected errors the client did not surface, it retried.")
 	return t
 }
 

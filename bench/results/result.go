@@ -55,9 +55,11 @@ type Result struct {
 	FinishedAt string `json:"finished_at"`
 
 	// Group is the consumer-group set-up of the point's scenario phase,
-	// and Events what happened to it (settings; nil without a group).
+	// and Events and Faults what happened to it (settings; nil without a
+	// group).
 	Group  *spec.Group  `json:"group,omitempty"`
 	Events []spec.Event `json:"events,omitempty"`
+	Faults []spec.Fault `json:"faults,omitempty"`
 
 	Throughput Throughput `json:"throughput"`
 	Crash      *Crash     `json:"crash,omitempty"`

@@ -29,9 +29,11 @@ type Scenario struct {
 	Events []EventOutcome `json:"events"`
 }
 
-// EventOutcome is what one event cost, measured over its window: from its
-// start to the next event's start (or the end of the phase).
+// EventOutcome is what one event or fault cost, measured over its window:
+// from its start to the next one's start (or the end of the phase).
 type EventOutcome struct {
+	// Kind is the event's kind (spec.EventKinds) or the fault's
+	// (spec.FaultKinds).
 	Kind string `json:"kind"`
 	// PlannedAtRecords is where it was planned (effects applied, replays
 	// included) and AtRecords where it started.
@@ -72,4 +74,16 @@ type EventOutcome struct {
 	// ZombieRecords (pause) are the records the paused member applied
 	// after it resumed, until it learnt it had lost its partitions.
 	ZombieRecords *int64 `json:"zombie_records,omitempty"`
+	// NoProgressMaxMs is the longest time within its window in which the
+	// group applied no record at all (sampled every millisecond; a stretch
+	// is counted where it ends).
+	NoProgressMaxMs float64 `json:"no_progress_max_ms"`
+	// RecoveryMs (a fault that lasts: partition, broker-restart) runs from
+	// the fault's end — healed, or the broker answering again — to the
+	// first record the group applied after it (absent if none was).
+	RecoveryMs *float64 `json:"recovery_ms,omitempty"`
+	// InjectedErrors (commit-errors) are the requests the broker answered
+	// with the fault's error; the client retried those it did not surface
+	// (RejectedCommits are what it surfaced).
+	InjectedErrors *int64 `json:"injected_errors,omitempty"`
 }

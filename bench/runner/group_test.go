@@ -39,8 +39,8 @@ func scenarioOf(t *testing.T, res results.Result) *results.Scenario {
 	if s == nil {
 		t.Fatal("no scenario phase recorded")
 	}
-	if len(s.Events) != len(res.Events) {
-		t.Fatalf("%d of %d events happened", len(s.Events), len(res.Events))
+	if n := len(res.Events) + len(res.Faults); len(s.Events) != n {
+		t.Fatalf("%d of %d events and faults happened", len(s.Events), n)
 	}
 	// As JSON: the optional figures are pointers, which %+v would hide.
 	b, _ := json.Marshal(s)

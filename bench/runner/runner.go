@@ -264,7 +264,7 @@ func (r *Runner) Point(ctx context.Context, p spec.Point) (results.Result, error
 		res.Crash = c
 	}
 	if p.Group != nil {
-		res.Group, res.Events = p.Group, r.w.Events
+		res.Group, res.Events, res.Faults = p.Group, r.w.Events, r.w.Faults
 		s, err := r.scenario(ctx, p, strat)
 		if err != nil {
 			return res, fmt.Errorf("%s rep %d, scenario phase: %w", p.Key, p.Repetition, err)
@@ -295,8 +295,9 @@ func (r *Runner) describe() cluster.Description {
 // reads are not measured.
 func (r *Runner) startNetwork(ctx context.Context) error {
 	n := r.w.Network
-	if !n.Enabled() {
-		return nil
+	partition := slices.ContainsFunc(r.w.Faults, func(f spec.Fault) bool { return f.Kind == spec.FaultPartition })
+	if !n.Enabled() && !partition {
+		return nil // a partition cuts the proxy's connections: it needs one
 	}
 	brokers, err := r.adm.ListBrokers(ctx)
 	if err != nil {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -70,6 +71,17 @@ type eventState struct {
 	gapSum, gapMx int64
 	rejected      map[string]int64
 	pausedMember  *member
+	// fault is set for a fault's window (nil: a group event). stallMx is
+	// the longest stretch without a record applied that ended in the
+	// window; healedAt when a lasting fault ended, recovery the time from
+	// then to the next record applied (-1: none yet); hits and remove a
+	// commit-errors fault's broker-side count and removal.
+	fault    *spec.Fault
+	stallMx  int64
+	healedAt int64
+	recovery int64
+	hits     func() int64
+	remove   func()
 }
 
 // step is one action of an event and what it waits for.
@@ -97,6 +109,12 @@ type scenarioRun struct {
 	began   time.Time
 	first   int64
 	reject  map[string]int64
+	// lastApplied and lastProgress are the ledger's count at its last
+	// change and when that was seen (the no-progress figures).
+	lastApplied  int64
+	lastProgress time.Time
+	// asyncErr is the error of a step's work run off the loop.
+	asyncErr error
 }
 
 type memberFrame struct {
@@ -126,9 +144,26 @@ func (r *Runner) scenario(ctx context.Context, p spec.Point, strat consume.Strat
 	for part, end := range r.end {
 		sc.parts[part] = &partTrack{end: end, ownerNext: -1, lastAt: map[*process]int64{}, revoked: map[*process]int64{}}
 	}
+	planned := func(at float64) int64 { return int64(at * float64(r.w.Topic.Records)) }
 	for _, e := range r.w.Events {
-		sc.events = append(sc.events, &eventState{Event: e, planned: int64(e.At * float64(r.w.Topic.Records)), rejected: map[string]int64{}})
+		sc.events = append(sc.events, &eventState{Event: e, planned: planned(e.At), rejected: map[string]int64{}, recovery: -1})
 	}
+	for i := range r.w.Faults {
+		f := &r.w.Faults[i]
+		if err := r.canFault(i, f); err != nil {
+			return nil, err
+		}
+		sc.events = append(sc.events, &eventState{Event: spec.Event{Kind: f.Kind, At: f.At}, fault: f, planned: planned(f.At), rejected: map[string]int64{}, recovery: -1})
+	}
+	// One schedule: events and faults never share a share (spec).
+	slices.SortStableFunc(sc.events, func(a, b *eventState) int { return cmp.Compare(a.At, b.At) })
+	defer func() {
+		for _, ev := range sc.events {
+			if ev.remove != nil {
+				ev.remove()
+			}
+		}
+	}()
 	sc.began = time.Now()
 	for range sc.g.Members {
 		if _, err := sc.startMember(ctx, nil); err != nil {
@@ -137,6 +172,12 @@ func (r *Runner) scenario(ctx context.Context, p spec.Point, strat consume.Strat
 	}
 	if err := sc.loop(ctx); err != nil {
 		return nil, err
+	}
+	for _, ev := range sc.events {
+		if ev.remove != nil {
+			ev.remove() // what is left of it must not fail the end markers
+			ev.remove = nil
+		}
 	}
 	if strat.Effects == strategy.EffectsTopic || strat.Relay {
 		// Members never know the group is done: the harness marks every
@@ -247,7 +288,8 @@ func (sc *scenarioRun) loop(ctx context.Context) error {
 				}
 			}
 			stall.Reset(r.stall)
-		case <-tick.C:
+		case now := <-tick.C:
+			sc.progressed(now)
 			if stopping {
 				continue
 			}
@@ -445,9 +487,29 @@ func (sc *scenarioRun) stopped(m *member, at time.Time) {
 	}
 }
 
+// progressed samples the ledger: a change ends a stretch without
+// progress (the current window's longest is kept), and the first after a
+// lasting fault ended is its recovery.
+func (sc *scenarioRun) progressed(now time.Time) {
+	a := sc.ph.ledger.Applied()
+	if a == sc.lastApplied {
+		return
+	}
+	if ev := sc.event(sc.cur); ev != nil && !sc.lastProgress.IsZero() {
+		ev.stallMx = max(ev.stallMx, int64(now.Sub(sc.lastProgress)))
+		if ev.healedAt != 0 && ev.recovery < 0 {
+			ev.recovery = max(0, now.UnixNano()-ev.healedAt)
+		}
+	}
+	sc.lastApplied, sc.lastProgress = a, now
+}
+
 // advance runs the current event's steps and starts the next event when
 // the group's consumption reaches it.
 func (sc *scenarioRun) advance(ctx context.Context) error {
+	if sc.asyncErr != nil {
+		return sc.asyncErr
+	}
 	for len(sc.steps) > 0 {
 		st := sc.steps[0]
 		if !sc.acted {
@@ -521,6 +583,9 @@ func (sc *scenarioRun) complete() bool {
 
 // plan turns an event into its steps.
 func (sc *scenarioRun) plan(ctx context.Context, ev *eventState) []step {
+	if ev.fault != nil {
+		return sc.planFault(ctx, ev)
+	}
 	pick := func(n int) []*member {
 		live := sc.live()
 		sc.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
@@ -696,6 +761,15 @@ func (sc *scenarioRun) outcome(ctx context.Context) (*results.Scenario, error) {
 			PartitionsAssigned: ev.assigned, PartitionsMoved: ev.moved,
 			GapSumMs: float64(ev.gapSum) / 1e6, GapMaxMs: float64(ev.gapMx) / 1e6,
 			RejectedCommits: ev.rejected,
+			NoProgressMaxMs: float64(ev.stallMx) / 1e6,
+		}
+		if ev.recovery >= 0 {
+			ms := float64(ev.recovery) / 1e6
+			o.RecoveryMs = &ms
+		}
+		if ev.hits != nil {
+			n := ev.hits()
+			o.InjectedErrors = &n
 		}
 		if ev.lastEnd > 0 && ev.open == 0 {
 			ms := float64(ev.lastEnd-ev.startNs) / 1e6

@@ -152,7 +152,7 @@ func (w *Workload) validateGroups() error {
 		return nil
 	}
 	if w.Crashes.PerPoint > 0 {
-		return bad("crashes.per_point", "a workload with groups runs a scenario phase instead of a crash phase", "set it to 0 and add events: [{kind: kill, at: 0.5}]")
+		return bad("crashes.per_point", "a workload with groups or faults runs a scenario phase instead of a crash phase", "set it to 0 and add events: [{kind: kill, at: 0.5}]")
 	}
 	for i, name := range w.Strategies {
 		if info, _ := strategy.Lookup(name); !info.Groups {

@@ -52,6 +52,10 @@ type Workload struct {
 	Groups []Group `yaml:"groups" json:"groups,omitempty"`
 	// Events happen to each group during its scenario phase, in order.
 	Events []Event `yaml:"events" json:"events,omitempty"`
+	// Faults go wrong under the group during its scenario phase, on the
+	// events' schedule (a workload with faults and no group runs one of
+	// one member).
+	Faults []Fault `yaml:"faults" json:"faults,omitempty"`
 	// Network is the network between every client and the cluster
 	// (a proxy in the harness adds it), for every broker kind.
 	Network Network `yaml:"network" json:"network"`
@@ -359,5 +363,6 @@ func (w *Workload) applyDefaults() {
 		on := true
 		c.StaticMembership = &on
 	}
+	w.applyFaultDefaults()
 	w.applyGroupDefaults()
 }

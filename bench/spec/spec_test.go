@@ -168,3 +168,45 @@ func TestGroupValidation(t *testing.T) {
 		t.Errorf("points %+v", pts)
 	}
 }
+
+func TestFaultValidation(t *testing.T) {
+	base := "name: f\ntopic: {partitions: 4, records: 1000}\nstrategies: [at-least-once-sync]\nintervals: [{records: 100}]\nclient: {session_timeout: 2s}\n"
+	for _, tt := range []struct{ name, yaml, field, fix string }{
+		{"unknown fault", "faults: [{kind: flood, at: 0.5}]\n", "faults[0].kind", "partition, broker-restart, commit-errors"},
+		{"partition without a duration", "faults: [{kind: partition, at: 0.5}]\n", "faults[0].for", "its duration"},
+		{"negative duration", "faults: [{kind: partition, at: 0.5, for: -1s}]\n", "faults[0].for", "3s"},
+		{"at out of range", "faults: [{kind: partition, at: 1, for: 1s}]\n", "faults[0].at", "below 1"},
+		{"faults out of order", "faults: [{kind: partition, at: 0.5, for: 1s}, {kind: partition, at: 0.2, for: 1s}]\n", "faults[1].at", "in the order"},
+		{"fault and event at once", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5}]\nfaults: [{kind: partition, at: 0.5, for: 1s}]\n", "faults[0].at", "a share of its own"},
+		{"broker restart of the embedded broker", "faults: [{kind: broker-restart, at: 0.5, for: 2s}]\n", "faults[0].kind", "broker kind local"},
+		{"broker restart of an external broker", "broker: {kind: external, bootstrap: [\"127.0.0.1:9092\"]}\nfaults: [{kind: broker-restart, at: 0.5, for: 2s}]\n", "faults[0].kind", "broker kind local"},
+		{"broker no node", "broker: {kind: local, nodes: 3}\nfaults: [{kind: broker-restart, at: 0.5, for: 2s, broker: \"4\"}]\n", "faults[0].broker", "1 to 3"},
+		{"broker named oddly", "broker: {kind: local}\nfaults: [{kind: broker-restart, at: 0.5, for: 2s, broker: leader}]\n", "faults[0].broker", "coordinator"},
+		{"commit errors on real Kafka", "broker: {kind: local}\nfaults: [{kind: commit-errors, at: 0.5}]\n", "faults[0].kind", "broker kind embedded"},
+		{"commit errors of an unknown request", "faults: [{kind: commit-errors, at: 0.5, requests: [Produce]}]\n", "faults[0].requests[0]", "OffsetCommit"},
+		{"commit errors with an unknown error", "faults: [{kind: commit-errors, at: 0.5, error: OFFSET_OUT_OF_RANGE}]\n", "faults[0].error", "NOT_COORDINATOR"},
+		{"commit errors that last", "faults: [{kind: commit-errors, at: 0.5, for: 2s}]\n", "faults[0].for", "set count"},
+		{"count on a partition", "faults: [{kind: partition, at: 0.5, for: 2s, count: 3}]\n", "faults[0]", "remove them"},
+		{"faults with a crash phase", "crashes: {per_point: 1}\nfaults: [{kind: partition, at: 0.5, for: 2s}]\n", "crashes.per_point", "set it to 0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(base + tt.yaml))
+			var se *Error
+			if !errors.As(err, &se) || se.Field != tt.field || !strings.Contains(err.Error(), tt.fix) {
+				t.Errorf("error %v, want one on %s mentioning %q", err, tt.field, tt.fix)
+			}
+		})
+	}
+	// Faults without a group of their own get one member; a
+	// commit-errors fault its defaults.
+	w, err := Parse([]byte(base + "faults: [{kind: commit-errors, at: 0.3}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Groups) != 1 || w.Groups[0].Members != 1 {
+		t.Errorf("groups %+v, want one of one member", w.Groups)
+	}
+	if f := w.Faults[0]; f.Error != "NOT_COORDINATOR" || f.Count != 3 || len(f.Requests) != 3 {
+		t.Errorf("fault defaults %+v", f)
+	}
+}

@@ -20,7 +20,7 @@ var compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 // Validate checks every field and returns the first problem as an *Error
 // naming the field and the fix.
 func (w *Workload) Validate() error {
-	for _, check := range []func() error{w.validateTarget, w.validateNetwork, w.validateSweep, w.validateRun, w.validateClient, w.validateGroups} {
+	for _, check := range []func() error{w.validateTarget, w.validateNetwork, w.validateSweep, w.validateRun, w.validateClient, w.validateFaults, w.validateGroups} {
 		if err := check(); err != nil {
 			return err
 		}

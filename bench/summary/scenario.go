@@ -1,11 +1,13 @@
 package summary
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
 
 	"github.com/commitbench/commitbench/bench/results"
+	"github.com/commitbench/commitbench/bench/spec"
 )
 
 // Scenario is a cell's scenario phases (a consumer group and what happened
@@ -32,6 +34,23 @@ type Scenario struct {
 	Zombie Stat
 	// Rejected counts failed commits by error over the repetitions.
 	Rejected map[string]int64
+	// Faults are the figures of each fault kind the scenario had, in the
+	// order they first happen.
+	Faults []FaultSummary
+}
+
+// FaultSummary is one fault kind's figures over a cell's faults of that
+// kind, every repetition's (N is the faults).
+type FaultSummary struct {
+	Kind string
+	// Replayed are the records processed again in a fault's window;
+	// NoProgressMs the longest stretch without a record applied in it;
+	// RecoveryMs from a lasting fault's end to the next record.
+	Replayed, NoProgressMs, RecoveryMs Stat
+	// Injected totals the requests the broker failed (commit-errors), and
+	// Surfaced the commits the client reported failed, by error.
+	Injected int64
+	Surfaced map[string]int64
 }
 
 // RejectedTotal is every failed commit.
@@ -49,6 +68,7 @@ func (s Scenario) RejectedNames() []string { return slices.Sorted(maps.Keys(s.Re
 func scenarios(reps []results.Result) *Scenario {
 	var s *Scenario
 	var rate, dup, reb, gapSum, gapMax, moved, zombie []float64
+	faults, kinds := map[string]*faultValues{}, []string(nil)
 	for _, r := range reps {
 		sc := r.Scenario
 		if sc == nil {
@@ -59,9 +79,7 @@ func scenarios(reps []results.Result) *Scenario {
 			if r.Group != nil {
 				s.Group = r.Group.Name
 			}
-			for _, e := range r.Events {
-				s.Events = append(s.Events, e.Kind)
-			}
+			s.Events = schedule(r)
 		}
 		rate = append(rate, sc.RecordsPerSec)
 		s.Lost += sc.Lost
@@ -80,6 +98,15 @@ func scenarios(reps []results.Result) *Scenario {
 			if e.ZombieRecords != nil {
 				zombie = append(zombie, float64(*e.ZombieRecords))
 			}
+			if slices.Contains(spec.FaultKinds, e.Kind) {
+				fk := faults[e.Kind]
+				if fk == nil {
+					fk = &faultValues{FaultSummary: FaultSummary{Kind: e.Kind, Surfaced: map[string]int64{}}}
+					faults[e.Kind] = fk
+					kinds = append(kinds, e.Kind)
+				}
+				fk.add(e)
+			}
 		}
 	}
 	if s == nil {
@@ -87,7 +114,57 @@ func scenarios(reps []results.Result) *Scenario {
 	}
 	s.RecordsPerSec, s.DupPerEvent, s.RebalanceMs = NewStat(rate), NewStat(dup), NewStat(reb)
 	s.GapSumMs, s.GapMaxMs, s.Moved, s.Zombie = NewStat(gapSum), NewStat(gapMax), NewStat(moved), NewStat(zombie)
+	for _, k := range kinds {
+		s.Faults = append(s.Faults, faults[k].summary())
+	}
 	return s
+}
+
+// faultValues gathers one fault kind's windows.
+type faultValues struct {
+	FaultSummary
+	replayed, stall, recovery []float64
+}
+
+func (f *faultValues) add(e results.EventOutcome) {
+	f.replayed, f.stall = append(f.replayed, float64(e.ReplayedRecords)), append(f.stall, e.NoProgressMaxMs)
+	if e.RecoveryMs != nil {
+		f.recovery = append(f.recovery, *e.RecoveryMs)
+	}
+	if e.InjectedErrors != nil {
+		f.Injected += *e.InjectedErrors
+	}
+	for k, v := range e.RejectedCommits {
+		f.Surfaced[k] += v
+	}
+}
+
+func (f *faultValues) summary() FaultSummary {
+	out := f.FaultSummary
+	out.Replayed, out.NoProgressMs, out.RecoveryMs = NewStat(f.replayed), NewStat(f.stall), NewStat(f.recovery)
+	return out
+}
+
+// schedule is a result's events and faults by kind, in the order they
+// were planned.
+func schedule(r results.Result) []string {
+	type planned struct {
+		at   float64
+		kind string
+	}
+	var all []planned
+	for _, e := range r.Events {
+		all = append(all, planned{e.At, e.Kind})
+	}
+	for _, f := range r.Faults {
+		all = append(all, planned{f.At, f.Kind})
+	}
+	slices.SortStableFunc(all, func(a, b planned) int { return cmp.Compare(a.at, b.at) })
+	out := make([]string, len(all))
+	for i, p := range all {
+		out[i] = p.kind
+	}
+	return out
 }
 
 // scenarioCaveats flags events whose figures measure little: one that the

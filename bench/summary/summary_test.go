@@ -85,3 +85,40 @@ func TestMicrosHidesUnsupportedTails(t *testing.T) {
 		t.Errorf("no samples: %q, want -", got)
 	}
 }
+
+// A cell's faults are summarised per kind, in the order they happen, over
+// every repetition; events are not faults.
+func TestScenarioFaultsPerKind(t *testing.T) {
+	ms := func(v float64) *float64 { return &v }
+	n := func(v int64) *int64 { return &v }
+	rep := func(r int, stall float64) results.Result {
+		res := result(t, "w/sync/100rec/g", "sync", r, 500, []int{100}, nil)
+		res.Group = &spec.Group{Name: "g"}
+		res.Events = []spec.Event{{Kind: spec.EventKill, At: 0.1}}
+		res.Faults = []spec.Fault{{Kind: spec.FaultPartition, At: 0.5}, {Kind: spec.FaultCommitErrors, At: 0.3}}
+		res.Scenario = &results.Scenario{Members: 1, Events: []results.EventOutcome{
+			{Kind: spec.EventKill, ReplayedRecords: 100, NoProgressMaxMs: 999},
+			{Kind: spec.FaultCommitErrors, ReplayedRecords: 0, NoProgressMaxMs: 10, InjectedErrors: n(4), RejectedCommits: map[string]int64{"REBALANCE_IN_PROGRESS": 4}},
+			{Kind: spec.FaultPartition, ReplayedRecords: 2000, NoProgressMaxMs: stall, RecoveryMs: ms(1000), RejectedCommits: map[string]int64{"NETWORK": 3}},
+		}}
+		return res
+	}
+	cells, err := Cells([]results.Result{rep(1, 3000), rep(2, 4000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cells[0].Scenario
+	if s == nil || len(s.Faults) != 2 {
+		t.Fatalf("scenario %+v: want two fault kinds", s)
+	}
+	if got := s.Events; len(got) != 3 || got[0] != spec.EventKill || got[1] != spec.FaultCommitErrors || got[2] != spec.FaultPartition {
+		t.Errorf("schedule %v, want kill, commit-errors, partition", got)
+	}
+	ce, pt := s.Faults[0], s.Faults[1]
+	if ce.Kind != spec.FaultCommitErrors || ce.Injected != 8 || ce.Surfaced["REBALANCE_IN_PROGRESS"] != 8 || ce.RecoveryMs.N != 0 {
+		t.Errorf("commit errors %+v", ce)
+	}
+	if pt.Kind != spec.FaultPartition || pt.NoProgressMs.N != 2 || pt.NoProgressMs.Mean != 3500 || pt.NoProgressMs.Max != 4000 || pt.Replayed.Mean != 2000 || pt.Surfaced["NETWORK"] != 6 || pt.RecoveryMs.Mean != 1000 {
+		t.Errorf("partition %+v", pt)
+	}
+}

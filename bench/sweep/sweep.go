@@ -258,6 +258,12 @@ func (o *Outcome) Print(w io.Writer) error {
 			return err
 		}
 	}
+	if slices.ContainsFunc(cells, func(c summary.Cell) bool { return c.Scenario != nil && len(c.Scenario.Faults) > 0 }) {
+		fmt.Fprintln(w)
+		if err := table.PrintFaults(w, cells); err != nil {
+			return err
+		}
+	}
 	for _, c := range summary.Caveats(cells) {
 		fmt.Fprintln(w, "note:", c)
 	}

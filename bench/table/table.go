@@ -5,9 +5,12 @@ package table
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/summary"
 )
 
@@ -78,13 +81,7 @@ func PrintScenarios(w io.Writer, cells []summary.Cell) error {
 		if s.IdleMembers > 0 {
 			members += fmt.Sprintf(" (%d idle)", s.IdleMembers)
 		}
-		rejected := "0"
-		if n := s.RejectedTotal(); n > 0 {
-			rejected = fmt.Sprint(n)
-			for _, name := range s.RejectedNames() {
-				rejected += fmt.Sprintf(" %s:%d", name, s.Rejected[name])
-			}
-		}
+		rejected := Counts(s.Rejected)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
 			c.Strategy, c.Label(), s.Group, members, strings.Join(s.Events, "+"), s.DupPerEvent.N, s.RecordsPerSec.Mean,
 			stat(s.DupPerEvent, "%.0f"), stat(Stat{Mean: s.DupPerEvent.Max, N: s.DupPerEvent.N}, "%.0f"),
@@ -102,4 +99,50 @@ func stat(s Stat, format string) string {
 		return "-"
 	}
 	return fmt.Sprintf(format, s.Mean)
+}
+
+// PrintFaults writes, for the cells whose scenario had faults, one row per
+// fault kind: what the faults of that kind cost the group. It writes
+// nothing when no cell had one.
+func PrintFaults(w io.Writer, cells []summary.Cell) error {
+	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
+	last := ""
+	for _, c := range cells {
+		if c.Scenario == nil || len(c.Scenario.Faults) == 0 {
+			continue
+		}
+		if head := c.Workload + "\x00" + c.Broker.Label(); head != last {
+			if last != "" {
+				fmt.Fprintln(tw)
+			}
+			last = head
+			fmt.Fprintf(tw, "faults of workload %s on %s (per fault; lost is the whole scenario's)\n", c.Workload, c.Broker.Kind)
+			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "group", "fault", "n", "replayed", "no progress ms", "max",
+				"recovery ms", "injected", "surfaced commits", "lost", ""}, "\t"))
+		}
+		for _, f := range c.Scenario.Faults {
+			injected := "–"
+			if f.Kind == spec.FaultCommitErrors {
+				injected = fmt.Sprint(f.Injected)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+				c.Strategy, c.Label(), c.Scenario.Group, f.Kind, f.NoProgressMs.N, stat(f.Replayed, "%.0f"),
+				stat(f.NoProgressMs, "%.0f"), stat(Stat{Mean: f.NoProgressMs.Max, N: f.NoProgressMs.N}, "%.0f"),
+				stat(f.RecoveryMs, "%.0f"), injected, Counts(f.Surfaced), c.Scenario.Lost)
+		}
+	}
+	return tw.Flush()
+}
+
+// Counts prints counts by name: their total, then each ("4 NETWORK:4").
+func Counts(m map[string]int64) string {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	out := fmt.Sprint(n)
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		out += fmt.Sprintf(" %s:%d", name, m[name])
+	}
+	return out
 }

@@ -1,0 +1,98 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/commitbench/commitbench/bench/spec"
+)
+
+// faultWorkload is one member (the group a workload with faults and none
+// of its own gets) under strategy, committing every n records, with the
+// faults given, on a broker of kind.
+func faultWorkload(t *testing.T, kind, strategy string, n int64, faults ...string) *spec.Workload {
+	t.Helper()
+	w, err := spec.Parse(fmt.Appendf(nil, `
+broker: {kind: %s}
+name: flt
+topic: {partitions: 4, records: 20000, record_bytes: 32}
+processing: {cpu_us: 30}
+strategies: [%s]
+intervals: [{records: %d}]
+client: {session_timeout: 2s}
+crashes: {seed: 3}
+faults: [%s]
+`, kind, strategy, n, strings.Join(faults, ", ")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// Commit errors the broker answers in place of the commit are counted on
+// the broker's side; under at-least-once-sync none loses a record,
+// whether the client retries them (NOT_COORDINATOR: it looks the
+// coordinator up again) or surfaces them (REBALANCE_IN_PROGRESS).
+func TestFaultCommitErrors(t *testing.T) {
+	for _, tt := range []struct {
+		err      string
+		surfaced bool
+	}{
+		{"NOT_COORDINATOR", false},
+		{"REBALANCE_IN_PROGRESS", true},
+	} {
+		t.Run(tt.err, func(t *testing.T) {
+			const count = 4
+			res := runOne(t, faultWorkload(t, "embedded", "at-least-once-sync", 500, fmt.Sprintf("{kind: commit-errors, at: 0.3, requests: [OffsetCommit], error: %s, count: %d}", tt.err, count)))
+			s := scenarioOf(t, res)
+			if s.Lost != 0 {
+				t.Errorf("lost %d records, want 0", s.Lost)
+			}
+			ev := s.Events[0]
+			if ev.InjectedErrors == nil || *ev.InjectedErrors != count {
+				t.Fatalf("the broker failed %v commits, want %d", ev.InjectedErrors, count)
+			}
+			if got := ev.RejectedCommits[tt.err]; tt.surfaced && got != count || !tt.surfaced && got != 0 {
+				t.Errorf("the client surfaced %d of the %d %s answers; want %v", got, count, tt.err, tt.surfaced)
+			}
+		})
+	}
+}
+
+// A partition between the group and the cluster resets every connection
+// and refuses new ones for its duration: at-least-once-sync loses nothing
+// and the group processes again after it healed.
+func TestFaultPartition(t *testing.T) {
+	res := runOne(t, faultWorkload(t, "embedded", "at-least-once-sync", 500, "{kind: partition, at: 0.3, for: 3s}"))
+	s := scenarioOf(t, res)
+	if s.Lost != 0 {
+		t.Errorf("lost %d records, want 0", s.Lost)
+	}
+	if ev := s.Events[0]; ev.RecoveryMs == nil {
+		t.Errorf("no record processed after the partition healed: %+v", ev)
+	}
+}
+
+// Broker faults on real Kafka: a SIGKILLed and restarted node, and a
+// partition, lose nothing under at-least-once-sync, and the group
+// processes again after each.
+func TestFaultsOnLocalKafka(t *testing.T) {
+	b := startLocalKafka(t, 1)
+	for _, f := range []string{
+		"{kind: broker-restart, at: 0.3, for: 2s}",
+		"{kind: partition, at: 0.3, for: 3s}",
+	} {
+		t.Run(f, func(t *testing.T) {
+			w := faultWorkload(t, "local", "at-least-once-sync", 500, f)
+			w.Topic.Records = 40000
+			s := scenarioOf(t, runOn(t, b, w))
+			if s.Lost != 0 {
+				t.Errorf("lost %d records, want 0", s.Lost)
+			}
+			if ev := s.Events[0]; ev.RecoveryMs == nil {
+				t.Errorf("no record processed after the fault ended: %+v", ev)
+			}
+		})
+	}
+}
