@@ -65,6 +65,10 @@ type Env struct {
 	// it commits only the partitions it owns, goes on when the group
 	// rejects a commit, and runs until its context ends.
 	Member bool
+	// CommitRetryFor is how long a member retries a synchronous commit
+	// that failed for a reason that passes (the group's session timeout);
+	// 0: it does not.
+	CommitRetryFor time.Duration
 	// SinkOffsets: the strategy keeps its offsets in the sink
 	// (strategy.Info.OffsetsInSink). A member resumes every partition it is
 	// given from there and never commits to the group.
@@ -204,11 +208,13 @@ func (e *Env) poll(ctx context.Context, max int) ([]*kgo.Record, error) {
 }
 
 // memberGoesOn reports whether a group member's poll error is one kgo
-// recovers from by rejoining: the member was expelled, or its join failed.
+// recovers from: the member was expelled or its join failed (it rejoins),
+// or the fetch failed for a reason that passes (it fetches again; a
+// killed broker's fetch surfaced "broker closed the connection").
 func memberGoesOn(err error) bool {
 	var session *kgo.ErrGroupSession
 	_, ok := rejected(err)
-	return ok || errors.As(err, &session)
+	return ok || errors.As(err, &session) || transient(err)
 }
 
 // ctxErr returns err if it is a context's end, else nil.
@@ -361,7 +367,22 @@ func (e *Env) positions() map[string]map[int32]kgo.EpochOffset {
 // latency. A failed commit is reported and returned.
 func (e *Env) commitSync(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
 	start, covered := time.Now(), e.processed
-	return e.reportCommit(start, covered, e.commitKafka(ctx, offsets))
+	err := e.commitKafka(ctx, offsets)
+	// A member retries a commit that failed for a reason that passes,
+	// processing nothing meanwhile, for up to its session timeout: going
+	// on instead, it processed 26,000 records on buffered fetches while
+	// every commit failed against a killed broker, all replayed once it
+	// lost its partitions. Past the session it has lost them anyway.
+	for backoff := 100 * time.Millisecond; err != nil && e.Member && e.CommitRetryFor > 0 && transient(err) && time.Since(start) < e.CommitRetryFor; backoff = min(2*backoff, time.Second) {
+		_ = e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano(), B: errCode(err)}, false)
+		select {
+		case <-ctx.Done():
+			return e.reportCommit(start, covered, err)
+		case <-time.After(backoff):
+		}
+		err = e.commitKafka(ctx, offsets)
+	}
+	return e.reportCommit(start, covered, err)
 }
 
 // commitKafka commits offsets to the group and waits, unreported.

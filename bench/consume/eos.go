@@ -351,7 +351,16 @@ func (e *Env) endTransaction(ctx context.Context, t *trigger, open *bool) error 
 	start, covered := time.Now(), e.processed
 	committed, err := e.Session.End(ctx, kgo.TryCommit)
 	if err != nil {
-		return e.reportCommit(start, covered, err)
+		// franz-go: no error End returns is retryable; past the group's
+		// refusals (which a member goes on from, as before), the session
+		// is in no state to begin another (a member going on after a
+		// network failure met "already in a transaction"): this process
+		// is done.
+		rerr := e.reportCommit(start, covered, err)
+		if _, ok := rejected(err); ok {
+			return rerr
+		}
+		return fmt.Errorf("ending the transaction: %w", err)
 	}
 	if e.Member {
 		if err := e.txnEnded(committed); err != nil {

@@ -126,10 +126,19 @@ func (s *relayScope) join(ps []int32) {
 // for it.
 func (s *relayScope) leave(ps []int32) {
 	s.mu.Lock()
+	owned := false
 	for _, p := range ps {
+		owned = owned || s.owned[p]
 		delete(s.owned, p)
 	}
 	s.mu.Unlock()
+	if !owned {
+		// Nothing of the round's is leaving: a cooperative rebalance
+		// revokes nothing from most members, and one that waited here for
+		// a long round missed its rebalance timeout, was expelled and
+		// left a zombie relay publishing its partitions' rows twice.
+		return
+	}
 	s.round.Lock()
 	s.round.Unlock() //nolint:staticcheck // waiting for the round in flight
 }

@@ -336,7 +336,7 @@ func scenarioTable(p model.Panel) *Table {
 // cell summary.
 func faultTable(p model.Panel) *Table {
 	t := &Table{Caption: "Faults: what each kind cost (per fault; lost is the whole scenario's)",
-		Head: []string{"strategy", "interval", "group", "fault", "replayed", "no progress ms (max)", "recovery ms", "injected errors", "commits surfaced failed", "lost"}}
+		Head: []string{"strategy", "interval", "group", "fault", "replayed", "no progress ms (max)", "recovery ms", "injected errors", "failed commit attempts", "members failed, restarted", "lost"}}
 	for _, pt := range p.Points {
 		s := pt.Scenario
 		if s == nil {
@@ -348,13 +348,13 @@ func faultTable(p model.Panel) *Table {
 				injected = fmt.Sprint(f.Injected)
 			}
 			t.Rows = append(t.Rows, []string{pt.Strategy, pt.Label(), s.Group, fmt.Sprintf("%s (n=%d)", f.Kind, f.NoProgressMs.N), stat(f.Replayed, "%.0f"),
-				fmt.Sprintf("%s (%s)", stat(f.NoProgressMs, "%.0f"), plot.Human(f.NoProgressMs.Max)), stat(f.RecoveryMs, "%.0f"), injected, table.Counts(f.Surfaced), fmt.Sprint(s.Lost)})
+				fmt.Sprintf("%s (%s)", stat(f.NoProgressMs, "%.0f"), plot.Human(f.NoProgressMs.Max)), stat(f.RecoveryMs, "%.0f"), injected, table.Counts(f.Surfaced), fmt.Sprint(f.MembersFailed), fmt.Sprint(s.Lost)})
 		}
 	}
 	if len(t.Rows) == 0 {
 		return nil
 	}
-	t.Notes = append(t.Notes, "Surfaced commits are those the client reported failed (NETWORK: no connection); injected errors the client did not surface, it retried.")
+	t.Notes = append(t.Notes, "Failed commit attempts are those the client reported (NETWORK: no connection; a member retries a synchronous commit for up to its session timeout); injected errors the client did not report, it retried. A member that gave up in a fault's window (a transactional End failing, as franz-go advises) was restarted by the harness.")
 	return t
 }
 

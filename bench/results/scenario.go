@@ -84,6 +84,12 @@ type EventOutcome struct {
 	RecoveryMs *float64 `json:"recovery_ms,omitempty"`
 	// InjectedErrors (commit-errors) are the requests the broker answered
 	// with the fault's error; the client retried those it did not surface
-	// (RejectedCommits are what it surfaced).
+	// (RejectedCommits are what it surfaced: every failed attempt).
 	InjectedErrors *int64 `json:"injected_errors,omitempty"`
+	// MembersFailed (a fault) are the members that gave up in its window
+	// — a transactional member whose End failed, as franz-go advises —
+	// and that the harness restarted, as an orchestrator would.
+	MembersFailed int `json:"members_failed,omitempty"`
+	// MemberFailures are their last words, one line each.
+	MemberFailures []string `json:"member_failures,omitempty"`
 }

@@ -82,6 +82,8 @@ type eventState struct {
 	recovery int64
 	hits     func() int64
 	remove   func()
+	failed   int      // members that failed in the window and were restarted
+	failures []string // their errors' last words
 }
 
 // step is one action of an event and what it waits for.
@@ -115,6 +117,12 @@ type scenarioRun struct {
 	lastProgress time.Time
 	// asyncErr is the error of a step's work run off the loop.
 	asyncErr error
+	// stopping: the scenario is over and its members were told to leave.
+	stopping bool
+	// restarts are failed members waiting for their replacement, the
+	// last of which started at restartedAt.
+	restarts    []*member
+	restartedAt time.Time
 }
 
 type memberFrame struct {
@@ -265,15 +273,14 @@ func (sc *scenarioRun) loop(ctx context.Context) error {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	lastObs := time.Now()
-	stopping := false
 	for {
 		select {
 		case mf := <-sc.frames:
 			if mf.closed {
-				if err := sc.exited(mf.m); err != nil {
+				if err := sc.exited(ctx, mf.m); err != nil {
 					return err
 				}
-				if stopping && len(sc.live()) == 0 {
+				if sc.stopping && len(sc.live()) == 0 {
 					return nil
 				}
 				continue
@@ -290,14 +297,14 @@ func (sc *scenarioRun) loop(ctx context.Context) error {
 			stall.Reset(r.stall)
 		case now := <-tick.C:
 			sc.progressed(now)
-			if stopping {
+			if sc.stopping {
 				continue
 			}
 			if err := sc.advance(ctx); err != nil {
 				return err
 			}
 			if sc.complete() {
-				stopping = true
+				sc.stopping = true
 				for _, m := range sc.live() {
 					if err := m.s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 						return fmt.Errorf("stopping member %d: %w", m.idx, err)
@@ -341,17 +348,61 @@ func (sc *scenarioRun) unfinished() string {
 
 // exited reaps a member whose frames ended. A member the harness did not
 // kill must have left cleanly.
-func (sc *scenarioRun) exited(m *member) error {
+func (sc *scenarioRun) exited(ctx context.Context, m *member) error {
 	m.exited = true
 	if err := m.s.wait(); err != nil {
-		return fmt.Errorf("group member %d: %w", m.idx, err)
+		// In a fault's window a member may give up, as franz-go advises
+		// a transactional producer whose End failed: the harness
+		// restarts it, as an orchestrator would, and counts it. Outside
+		// one a failed member is the run's failure.
+		ev := sc.event(sc.cur)
+		if ev == nil || ev.fault == nil || ev.failed >= maxFailures || sc.stopping {
+			return fmt.Errorf("group member %d: %w", m.idx, err)
+		}
+		ev.failed++
+		ev.failures = append(ev.failures, lastWords(err))
+		fmt.Fprintf(sc.r.log, "%s rep %d: group member %d failed in the %s's window, restarting it once the fault is over: %v\n", sc.p.Key, sc.p.Repetition, m.idx, ev.Kind, err)
+		sc.dropOwner(m)
+		sc.restarts = append(sc.restarts, m)
+		return nil
 	}
+	sc.dropOwner(m)
+	return nil
+}
+
+// lastWords is a failed member's error on one line, at most 300 bytes.
+func lastWords(err error) string {
+	w := strings.Join(strings.Fields(err.Error()), " ")
+	if len(w) > 300 {
+		w = w[:300] + "…"
+	}
+	return w
+}
+
+// maxFailures bounds the members restarted in one fault's window: a
+// member that fails over and over is the run's failure.
+const maxFailures = 5
+
+// restartFailed starts the replacements of failed members once the
+// fault's steps are over, a second apart (a crash-looping process is
+// backed off by its orchestrator too).
+func (sc *scenarioRun) restartFailed(ctx context.Context) error {
+	if len(sc.restarts) == 0 || len(sc.steps) > 0 || time.Since(sc.restartedAt) < time.Second {
+		return nil
+	}
+	m := sc.restarts[0]
+	sc.restarts, sc.restartedAt = sc.restarts[1:], time.Now()
+	_, err := sc.startMember(ctx, m)
+	return err
+}
+
+// dropOwner forgets that m owns partitions: it is gone.
+func (sc *scenarioRun) dropOwner(m *member) {
 	for _, pt := range sc.parts {
 		if pt.owner == m {
 			pt.owner = nil
 		}
 	}
-	return nil
 }
 
 // handle takes one frame of member m.
@@ -510,6 +561,9 @@ func (sc *scenarioRun) advance(ctx context.Context) error {
 	if sc.asyncErr != nil {
 		return sc.asyncErr
 	}
+	if err := sc.restartFailed(ctx); err != nil {
+		return err
+	}
 	for len(sc.steps) > 0 {
 		st := sc.steps[0]
 		if !sc.acted {
@@ -570,7 +624,7 @@ func (sc *scenarioRun) settled() bool {
 // complete reports whether the scenario is over: every event done, and
 // every partition consumed to its end by its current owner.
 func (sc *scenarioRun) complete() bool {
-	if len(sc.steps) > 0 || sc.cur+1 < len(sc.events) {
+	if len(sc.steps) > 0 || sc.cur+1 < len(sc.events) || len(sc.restarts) > 0 {
 		return false
 	}
 	for _, pt := range sc.parts {
@@ -762,6 +816,8 @@ func (sc *scenarioRun) outcome(ctx context.Context) (*results.Scenario, error) {
 			GapSumMs: float64(ev.gapSum) / 1e6, GapMaxMs: float64(ev.gapMx) / 1e6,
 			RejectedCommits: ev.rejected,
 			NoProgressMaxMs: float64(ev.stallMx) / 1e6,
+			MembersFailed:   ev.failed,
+			MemberFailures:  ev.failures,
 		}
 		if ev.recovery >= 0 {
 			ms := float64(ev.recovery) / 1e6

@@ -51,6 +51,9 @@ type FaultSummary struct {
 	// Surfaced the commits the client reported failed, by error.
 	Injected int64
 	Surfaced map[string]int64
+	// MembersFailed totals the members that gave up in a window and were
+	// restarted.
+	MembersFailed int
 }
 
 // RejectedTotal is every failed commit.
@@ -137,6 +140,7 @@ func (f *faultValues) add(e results.EventOutcome) {
 	for k, v := range e.RejectedCommits {
 		f.Surfaced[k] += v
 	}
+	f.MembersFailed += e.MembersFailed
 }
 
 func (f *faultValues) summary() FaultSummary {

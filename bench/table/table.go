@@ -118,17 +118,17 @@ func PrintFaults(w io.Writer, cells []summary.Cell) error {
 			last = head
 			fmt.Fprintf(tw, "faults of workload %s on %s (per fault; lost is the whole scenario's)\n", c.Workload, c.Broker.Kind)
 			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "group", "fault", "n", "replayed", "no progress ms", "max",
-				"recovery ms", "injected", "surfaced commits", "lost", ""}, "\t"))
+				"recovery ms", "injected", "failed commits", "members failed", "lost", ""}, "\t"))
 		}
 		for _, f := range c.Scenario.Faults {
 			injected := "–"
 			if f.Kind == spec.FaultCommitErrors {
 				injected = fmt.Sprint(f.Injected)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
 				c.Strategy, c.Label(), c.Scenario.Group, f.Kind, f.NoProgressMs.N, stat(f.Replayed, "%.0f"),
 				stat(f.NoProgressMs, "%.0f"), stat(Stat{Mean: f.NoProgressMs.Max, N: f.NoProgressMs.N}, "%.0f"),
-				stat(f.RecoveryMs, "%.0f"), injected, Counts(f.Surfaced), c.Scenario.Lost)
+				stat(f.RecoveryMs, "%.0f"), injected, Counts(f.Surfaced), f.MembersFailed, c.Scenario.Lost)
 		}
 	}
 	return tw.Flush()

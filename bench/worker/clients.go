@@ -27,6 +27,7 @@ func newClients(ctx context.Context, cfg Config, strat consume.Strategy, env *co
 	}
 	if cfg.Member != nil {
 		env.Pause = killer.pausable()
+		env.CommitRetryFor = cfg.Member.SessionTimeout.D()
 	}
 	base = append(base, kgo.WithHooks(commitHook{env.Events, int16(strat.WireKey), killer}))
 	switch {
