@@ -66,8 +66,8 @@ type Env struct {
 	// rejects a commit, and runs until its context ends.
 	Member bool
 	// CommitRetryFor is how long a member retries a synchronous commit
-	// that failed for a reason that passes (the group's session timeout);
-	// 0: it does not.
+	// that failed for a reason that passes (the group's session timeout;
+	// set for members only); 0: it does not.
 	CommitRetryFor time.Duration
 	// SinkOffsets: the strategy keeps its offsets in the sink
 	// (strategy.Info.OffsetsInSink). A member resumes every partition it is
@@ -373,7 +373,7 @@ func (e *Env) commitSync(ctx context.Context, offsets map[string]map[int32]kgo.E
 	// on instead, it processed 26,000 records on buffered fetches while
 	// every commit failed against a killed broker, all replayed once it
 	// lost its partitions. Past the session it has lost them anyway.
-	for backoff := 100 * time.Millisecond; err != nil && e.Member && e.CommitRetryFor > 0 && transient(err) && time.Since(start) < e.CommitRetryFor; backoff = min(2*backoff, time.Second) {
+	for backoff := 100 * time.Millisecond; err != nil && e.CommitRetryFor > 0 && transient(err) && time.Since(start) < e.CommitRetryFor; backoff = min(2*backoff, time.Second) {
 		_ = e.Events.Event(wire.Frame{Kind: wire.Failed, A: time.Now().UnixNano(), B: errCode(err)}, false)
 		select {
 		case <-ctx.Done():
@@ -403,11 +403,9 @@ func (e *Env) reportCommit(start time.Time, covered int64, err error) error {
 			return err
 		}
 		_ = e.Events.Event(wire.Frame{Kind: wire.Failed, A: end.UnixNano(), B: errCode(err)}, false)
-		if _, ok := rejected(err); ok && e.Member {
-			return fmt.Errorf("commit: %w: %w", errRejected, err)
-		}
-		if e.Member && transient(err) {
-			// Not landed either: the member goes on as after a rejection.
+		// Refused, or failed for a reason that passes: not landed either
+		// way, and a member goes on.
+		if _, ok := rejected(err); e.Member && (ok || transient(err)) {
 			return fmt.Errorf("commit: %w: %w", errRejected, err)
 		}
 		return fmt.Errorf("commit: %w", err)

@@ -121,3 +121,13 @@ func (sc *scenarioRun) consumedAll() bool {
 	}
 	return true
 }
+
+// removeFaults takes away what is left of the commit-errors faults.
+func (sc *scenarioRun) removeFaults() {
+	for _, ev := range sc.events {
+		if ev.remove != nil {
+			ev.remove()
+			ev.remove = nil
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -152,26 +151,21 @@ func (r *Runner) scenario(ctx context.Context, p spec.Point, strat consume.Strat
 	for part, end := range r.end {
 		sc.parts[part] = &partTrack{end: end, ownerNext: -1, lastAt: map[*process]int64{}, revoked: map[*process]int64{}}
 	}
-	planned := func(at float64) int64 { return int64(at * float64(r.w.Topic.Records)) }
-	for _, e := range r.w.Events {
-		sc.events = append(sc.events, &eventState{Event: e, planned: planned(e.At), rejected: map[string]int64{}, recovery: -1})
-	}
-	for i := range r.w.Faults {
-		f := &r.w.Faults[i]
-		if err := r.canFault(i, f); err != nil {
-			return nil, err
-		}
-		sc.events = append(sc.events, &eventState{Event: spec.Event{Kind: f.Kind, At: f.At}, fault: f, planned: planned(f.At), rejected: map[string]int64{}, recovery: -1})
-	}
-	// One schedule: events and faults never share a share (spec).
-	slices.SortStableFunc(sc.events, func(a, b *eventState) int { return cmp.Compare(a.At, b.At) })
-	defer func() {
-		for _, ev := range sc.events {
-			if ev.remove != nil {
-				ev.remove()
+	faults := 0
+	for _, it := range spec.Schedule(r.w.Events, r.w.Faults) {
+		ev := &eventState{planned: int64(it.At * float64(r.w.Topic.Records)), rejected: map[string]int64{}, recovery: -1}
+		if it.Fault != nil {
+			if err := r.canFault(faults, it.Fault); err != nil {
+				return nil, err
 			}
+			faults++
+			ev.Event, ev.fault = spec.Event{Kind: it.Kind, At: it.At}, it.Fault
+		} else {
+			ev.Event = *it.Event
 		}
-	}()
+		sc.events = append(sc.events, ev)
+	}
+	defer sc.removeFaults()
 	sc.began = time.Now()
 	for range sc.g.Members {
 		if _, err := sc.startMember(ctx, nil); err != nil {
@@ -181,12 +175,7 @@ func (r *Runner) scenario(ctx context.Context, p spec.Point, strat consume.Strat
 	if err := sc.loop(ctx); err != nil {
 		return nil, err
 	}
-	for _, ev := range sc.events {
-		if ev.remove != nil {
-			ev.remove() // what is left of it must not fail the end markers
-			ev.remove = nil
-		}
-	}
+	sc.removeFaults() // what is left of them must not fail the end markers
 	if strat.Effects == strategy.EffectsTopic || strat.Relay {
 		// Members never know the group is done: the harness marks every
 		// output partition complete once they all left.

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -160,4 +161,28 @@ func (w *Workload) validateFaults() error {
 		}
 	}
 	return nil
+}
+
+// Scheduled is one entry of a scenario's schedule: an event or a fault.
+type Scheduled struct {
+	At    float64
+	Kind  string
+	Event *Event // nil for a fault
+	Fault *Fault // nil for an event
+}
+
+// Schedule is events and faults in the order they happen, by At (never
+// shared: validateFaults), events first where a caller's were not
+// checked. It is the one merge of the two lists: the run and the
+// summaries read it.
+func Schedule(events []Event, faults []Fault) []Scheduled {
+	out := make([]Scheduled, 0, len(events)+len(faults))
+	for i := range events {
+		out = append(out, Scheduled{At: events[i].At, Kind: events[i].Kind, Event: &events[i]})
+	}
+	for i := range faults {
+		out = append(out, Scheduled{At: faults[i].At, Kind: faults[i].Kind, Fault: &faults[i]})
+	}
+	slices.SortStableFunc(out, func(a, b Scheduled) int { return cmp.Compare(a.At, b.At) })
+	return out
 }

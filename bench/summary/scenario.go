@@ -1,7 +1,6 @@
 package summary
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -152,21 +151,9 @@ func (f *faultValues) summary() FaultSummary {
 // schedule is a result's events and faults by kind, in the order they
 // were planned.
 func schedule(r results.Result) []string {
-	type planned struct {
-		at   float64
-		kind string
-	}
-	var all []planned
-	for _, e := range r.Events {
-		all = append(all, planned{e.At, e.Kind})
-	}
-	for _, f := range r.Faults {
-		all = append(all, planned{f.At, f.Kind})
-	}
-	slices.SortStableFunc(all, func(a, b planned) int { return cmp.Compare(a.at, b.at) })
-	out := make([]string, len(all))
-	for i, p := range all {
-		out[i] = p.kind
+	var out []string
+	for _, it := range spec.Schedule(r.Events, r.Faults) {
+		out = append(out, it.Kind)
 	}
 	return out
 }

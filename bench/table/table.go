@@ -20,13 +20,9 @@ func Print(w io.Writer, cells []summary.Cell) error {
 	last := ""
 	for _, c := range cells {
 		if head := c.Workload + "\x00" + c.Broker.Label(); head != last {
-			if last != "" {
-				fmt.Fprintln(tw)
-			}
+			block(tw, last != "", fmt.Sprintf("workload %s on %s%s", c.Workload, c.Broker.Kind, delayNote(c.Broker.DelayNote())), "strategy", "interval", "reps", "records/s", "±sd", "%ceiling", "commits",
+				"commit n", "p50 µs", "p99", "p99.9", "max", "crashes", "replay mean", "replay max", "lost", "dup effects", "recovery ms", "violations", "")
 			last = head
-			fmt.Fprintf(tw, "workload %s on %s%s\n", c.Workload, c.Broker.Kind, delayNote(c.Broker.DelayNote()))
-			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "reps", "records/s", "±sd", "%ceiling", "commits",
-				"commit n", "p50 µs", "p99", "p99.9", "max", "crashes", "replay mean", "replay max", "lost", "dup effects", "recovery ms", "violations", ""}, "\t"))
 		}
 		cr := c.Crash
 		if cr == nil {
@@ -69,13 +65,9 @@ func PrintScenarios(w io.Writer, cells []summary.Cell) error {
 			continue
 		}
 		if head := c.Workload + "\x00" + c.Broker.Label(); head != last {
-			if last != "" {
-				fmt.Fprintln(tw)
-			}
+			block(tw, last != "", fmt.Sprintf("scenarios of workload %s on %s (per event; counts asserted from the shared ledger)", c.Workload, c.Broker.Kind), "strategy", "interval", "group", "members", "events", "n", "group rec/s",
+				"dup/event", "max", "rebalance ms", "gap sum ms", "gap max ms", "moved", "rejected commits", "zombie rec", "lost", "dup effects", "")
 			last = head
-			fmt.Fprintf(tw, "scenarios of workload %s on %s (per event; counts asserted from the shared ledger)\n", c.Workload, c.Broker.Kind)
-			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "group", "members", "events", "n", "group rec/s",
-				"dup/event", "max", "rebalance ms", "gap sum ms", "gap max ms", "moved", "rejected commits", "zombie rec", "lost", "dup effects", ""}, "\t"))
 		}
 		members := fmt.Sprint(s.Members)
 		if s.IdleMembers > 0 {
@@ -112,13 +104,9 @@ func PrintFaults(w io.Writer, cells []summary.Cell) error {
 			continue
 		}
 		if head := c.Workload + "\x00" + c.Broker.Label(); head != last {
-			if last != "" {
-				fmt.Fprintln(tw)
-			}
+			block(tw, last != "", fmt.Sprintf("faults of workload %s on %s (per fault; lost is the whole scenario's)", c.Workload, c.Broker.Kind), "strategy", "interval", "group", "fault", "n", "replayed", "no progress ms", "max",
+				"recovery ms", "injected", "failed commits", "members failed", "lost", "")
 			last = head
-			fmt.Fprintf(tw, "faults of workload %s on %s (per fault; lost is the whole scenario's)\n", c.Workload, c.Broker.Kind)
-			fmt.Fprintln(tw, strings.Join([]string{"strategy", "interval", "group", "fault", "n", "replayed", "no progress ms", "max",
-				"recovery ms", "injected", "failed commits", "members failed", "lost", ""}, "\t"))
 		}
 		for _, f := range c.Scenario.Faults {
 			injected := "–"
@@ -145,4 +133,14 @@ func Counts(m map[string]int64) string {
 		out += fmt.Sprintf(" %s:%d", name, m[name])
 	}
 	return out
+}
+
+// block starts a table block: a blank line after the one before (more),
+// its title, then its columns (ending in "" for tabwriter's last cell).
+func block(tw io.Writer, more bool, title string, cols ...string) {
+	if more {
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintln(tw, title)
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 }
