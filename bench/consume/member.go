@@ -130,8 +130,6 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 					_ = e.commitSync(ctx, offsets) // rejected or failed: reported; the partitions go anyway
 				}
 			}
-			// Its open transaction ended above: the relay's round can mark
-			// rows sent (SQLite has one writer).
 			e.scope.leave(ps)
 			now := time.Now().UnixNano()
 			for _, p := range ps {

@@ -14,10 +14,11 @@ import (
 	"github.com/commitbench/commitbench/bench/wire"
 )
 
-// relayBatch is the most outbox rows the relay publishes at a time. With
-// SQLite, marking rows sent waits for the consumer's open transaction, so
-// one relay round must be able to take more than one batch's rows.
-const relayBatch = 10000
+// relayBatch is the most outbox rows the relay claims at a time: more
+// than one batch's (a round waits on SQLite for the consumer's open
+// transaction, so it must catch up), few enough that the write lock a
+// round holds on SQLite through its publish stays short.
+const relayBatch = 2000
 
 // runOutbox is exactly-once-db with an outbox: each batch's transaction
 // also writes one outbox row per result, and a relay running beside the
@@ -93,14 +94,12 @@ func poke(wake chan struct{}) {
 }
 
 // relayScope is the partitions a group member's relay publishes the rows
-// of: those the member owns. Giving partitions up waits for the relay's
-// round in flight (leave), so at a clean hand-over no row is published by
-// both the old owner's relay and the new one's; a zombie's relay, which
-// does not know it lost its partitions, still can, and the downstream
-// consumer drops it by outbox id.
+// of: those the member owns, so members' relays share the work. It is no
+// fence: a hand-over needs none (a round's claim hides its rows from every
+// other round, sink.DB.Claim), and a revoke never waits for the relay —
+// a member that did, behind a slow round, missed its rebalance timeout.
 type relayScope struct {
-	round sync.Mutex // held through a relay round: read, publish, mark sent
-	mu    sync.Mutex // guards owned; never held while waiting on anything
+	mu    sync.Mutex
 	owned map[int32]bool
 	wake  chan struct{} // a commit or an assignment: rows may wait
 }
@@ -120,27 +119,14 @@ func (s *relayScope) join(ps []int32) {
 	poke(s.wake)
 }
 
-// leave takes partitions out of the scope once the round in flight, which
-// may be publishing their rows, has ended. Call it with no database
-// transaction of the member's open: on SQLite the round's marking waits
-// for it.
+// leave takes partitions out of the scope; a round in flight finishes
+// what it claimed.
 func (s *relayScope) leave(ps []int32) {
 	s.mu.Lock()
-	owned := false
+	defer s.mu.Unlock()
 	for _, p := range ps {
-		owned = owned || s.owned[p]
 		delete(s.owned, p)
 	}
-	s.mu.Unlock()
-	if !owned {
-		// Nothing of the round's is leaving: a cooperative rebalance
-		// revokes nothing from most members, and one that waited here for
-		// a long round missed its rebalance timeout, was expelled and
-		// left a zombie relay publishing its partitions' rows twice.
-		return
-	}
-	s.round.Lock()
-	s.round.Unlock() //nolint:staticcheck // waiting for the round in flight
 }
 
 // parts lists the scope, sorted.
@@ -182,37 +168,29 @@ func relay(ctx context.Context, e *Env, scope *relayScope, wake <-chan struct{},
 	}
 }
 
-// relayRound publishes one batch of unsent rows and marks them sent,
-// returning how many there were.
+// relayRound publishes one batch of unsent rows it claimed and commits the
+// claim (marking them sent), returning how many there were.
 func relayRound(ctx context.Context, e *Env, scope *relayScope) (int, error) {
 	var parts []int32
 	if scope != nil {
-		scope.round.Lock()
-		defer scope.round.Unlock()
 		parts = scope.parts()
 	}
-	rows, err := e.DB.Unsent(ctx, e.Tables, relayBatch, parts)
+	claim, rows, err := e.DB.Claim(ctx, e.Tables, relayBatch, parts)
 	if err != nil || len(rows) == 0 {
+		claim.Rollback()
 		return 0, err
 	}
+	defer claim.Rollback()
 	recs := make([]*kgo.Record, len(rows))
-	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		recs[i] = &kgo.Record{Topic: e.Output, Partition: r.Partition, Key: EncodeSource(r.Partition, r.Offset)}
-		ids[i] = r.ID
 	}
 	if err := e.Producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return 0, fmt.Errorf("relay publishing: %w", err)
 	}
 	e.reach(strategy.KillOutboxPublished)
-	// Marking in small chunks lets the consumer's transactions in
-	// between (SQLite has one writer).
-	for len(ids) > 0 {
-		n := min(len(ids), 500)
-		if err := e.DB.MarkSent(ctx, e.Tables, ids[:n]); err != nil {
-			return 0, err
-		}
-		ids = ids[n:]
+	if err := claim.Commit(); err != nil {
+		return 0, err
 	}
 	now := time.Now()
 	if err := e.Events.Event(wire.Frame{Kind: wire.RelayLag, A: now.UnixNano(), B: now.UnixNano() - rows[0].CreatedNs}, false); err != nil {

@@ -6,14 +6,18 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -30,22 +34,60 @@ const (
 type DB struct {
 	db   *sql.DB
 	kind string
-	// writer serialises SQLite's writers in this process. SQLite has one
-	// write lock and its busy handler sleeps and retries, so a relay
-	// marking rows would starve behind transactions that follow each
-	// other within milliseconds; Go's mutex hands over in FIFO order.
+	// writer and lock serialise SQLite's writers: in this process, and
+	// across the processes of a group (lock is a file beside the
+	// database, held with flock). SQLite has one write lock and its busy
+	// handler sleeps and retries, so a writer starves behind others that
+	// follow each other within milliseconds: a group member waited out
+	// its 10 s busy timeout (SQLITE_BUSY) while the other members' relays
+	// and batches took the lock dozens of times. A blocked flock is woken
+	// the moment the lock is free.
 	writer sync.Mutex
+	lock   *os.File
 }
 
-func (d *DB) lockWriter() {
-	if d.kind == SQLite {
-		d.writer.Lock()
+// lockWriter takes the write lock of a SQLite sink; on PostgreSQL, whose
+// writers lock rows, it does nothing.
+func (d *DB) lockWriter(ctx context.Context) error {
+	if d.kind != SQLite {
+		return nil
+	}
+	d.writer.Lock()
+	got := make(chan error, 1)
+	go func() { got <- flock(d.lock, syscall.LOCK_EX) }()
+	select {
+	case err := <-got:
+		if err != nil {
+			d.writer.Unlock()
+			return fmt.Errorf("taking the SQLite sink's write lock: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		// Given up: the lock, once it comes, goes straight back.
+		go func() {
+			if <-got == nil {
+				_ = flock(d.lock, syscall.LOCK_UN)
+			}
+			d.writer.Unlock()
+		}()
+		return fmt.Errorf("waiting for the SQLite sink's write lock: %w", ctx.Err())
 	}
 }
 
 func (d *DB) unlockWriter() {
 	if d.kind == SQLite {
+		_ = flock(d.lock, syscall.LOCK_UN)
 		d.writer.Unlock()
+	}
+}
+
+// flock applies how to f's lock, again where a signal interrupted it.
+func flock(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
 	}
 }
 
@@ -54,9 +96,15 @@ func (d *DB) unlockWriter() {
 // Open returns, so a wrong DSN is one clear error.
 func Open(ctx context.Context, kind, dsn string) (*DB, error) {
 	var driver string
+	var lock *os.File
 	switch kind {
 	case SQLite:
 		driver = "sqlite"
+		f, err := os.OpenFile(dsn+".writer", os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening SQLite sink %s: its write lock: %w", dsn, err)
+		}
+		lock = f
 		// WAL survives a killed process without losing committed
 		// transactions; busy_timeout lets the harness read while a
 		// worker writes.
@@ -68,24 +116,35 @@ func Open(ctx context.Context, kind, dsn string) (*DB, error) {
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
+		closeFile(lock)
 		return nil, fmt.Errorf("opening %s sink %s: %w", kind, Redact(dsn), err)
 	}
 	if kind == SQLite {
 		// WAL lets the outbox relay read while a batch's transaction is
-		// open; its writes wait (busy_timeout) for the batch to commit.
+		// open; its writers take turns on the lock file (lockWriter).
 		db.SetMaxOpenConns(4)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
+		closeFile(lock)
 		return nil, fmt.Errorf("connecting to %s sink %s: %w; check the DSN (host, port, user, password, database)", kind, Redact(dsn), err)
 	}
-	return &DB{db: db, kind: kind}, nil
+	return &DB{db: db, kind: kind, lock: lock}, nil
+}
+
+func closeFile(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
 }
 
 // Close closes the connection.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	closeFile(d.lock)
+	return d.db.Close()
+}
 
 // Kind is sqlite or postgres.
 func (d *DB) Kind() string { return d.kind }
@@ -220,12 +279,20 @@ type OutboxRow struct {
 // so a downstream consumer can drop what the relay publishes twice.
 func OutboxID(p int32, o int64) int64 { return int64(p)<<40 | o }
 
-// Unsent returns up to limit unpublished outbox rows, oldest first (an
-// outbox is a queue): of the partitions in parts only, unless parts is nil
-// (a group member's relay publishes what it owns).
-func (d *DB) Unsent(ctx context.Context, t Tables, limit int, parts []int32) ([]OutboxRow, error) {
+// Claim opens a relay round: in one transaction it marks up to limit
+// unsent outbox rows sent — of the partitions in parts only, unless parts
+// is nil — and returns them oldest first (an outbox is a queue). The
+// caller publishes them, then commits the claim, or rolls it back so a
+// later round publishes them. Rows a round in flight has claimed are
+// invisible to every other round — on SQLite the write lock waits for it,
+// on PostgreSQL its row locks are skipped — so two relays, one of them a
+// member that lost its partitions without knowing, never publish the same
+// row; only a relay that dies between publishing and committing does,
+// and the downstream consumer drops the repeat by outbox id. With nothing
+// unsent the claim is nil.
+func (d *DB) Claim(ctx context.Context, t Tables, limit int, parts []int32) (*Claim, []OutboxRow, error) {
 	if parts != nil && len(parts) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var where strings.Builder
 	args := make([]any, 0, len(parts)+1)
@@ -240,43 +307,90 @@ func (d *DB) Unsent(ctx context.Context, t Tables, limit int, parts []int32) ([]
 		}
 		where.WriteString(")")
 	}
+	// A look first, outside any transaction: most rounds find nothing,
+	// and on SQLite a claim of nothing would still queue for the write
+	// lock every other process's writers want.
+	var any int
+	err := d.db.QueryRowContext(ctx, d.q(fmt.Sprintf("SELECT 1 FROM %s WHERE NOT sent%s LIMIT 1", t.Outbox, where.String())), args...).Scan(&any)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("reading the outbox: %w", err)
+	}
 	args = append(args, limit)
-	rows, err := d.db.QueryContext(ctx, d.q(fmt.Sprintf(
-		"SELECT id, src_partition, src_offset, created_ns FROM %s WHERE NOT sent%s ORDER BY created_ns, id LIMIT ?", t.Outbox, where.String())), args...)
+	lock := ""
+	if d.kind == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	// The claim's first statement writes: SQLite takes its write lock at
+	// once (waiting its busy timeout) rather than failing to upgrade a
+	// read transaction another writer got ahead of.
+	if err := d.lockWriter(ctx); err != nil {
+		return nil, nil, err
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("reading the outbox: %w", err)
+		d.unlockWriter()
+		return nil, nil, fmt.Errorf("claiming outbox rows: %w", err)
+	}
+	c := &Claim{d: d, tx: tx}
+	rows, err := tx.QueryContext(ctx, d.q(fmt.Sprintf(
+		"UPDATE %[1]s SET sent = TRUE WHERE NOT sent AND id IN (SELECT id FROM %[1]s WHERE NOT sent%[2]s ORDER BY created_ns, id LIMIT ?%[3]s) RETURNING id, src_partition, src_offset, created_ns",
+		t.Outbox, where.String(), lock)), args...)
+	if err != nil {
+		c.Rollback()
+		return nil, nil, fmt.Errorf("claiming outbox rows: %w", err)
 	}
 	defer rows.Close()
 	var out []OutboxRow
 	for rows.Next() {
 		var r OutboxRow
 		if err := rows.Scan(&r.ID, &r.Partition, &r.Offset, &r.CreatedNs); err != nil {
-			return nil, err
+			c.Rollback()
+			return nil, nil, fmt.Errorf("claiming outbox rows: %w", err)
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		c.Rollback()
+		return nil, nil, fmt.Errorf("claiming outbox rows: %w", err)
+	}
+	// RETURNING keeps no order.
+	slices.SortFunc(out, func(a, b OutboxRow) int {
+		return cmp.Or(cmp.Compare(a.CreatedNs, b.CreatedNs), cmp.Compare(a.ID, b.ID))
+	})
+	return c, out, nil
 }
 
-// MarkSent records that the rows were published.
-func (d *DB) MarkSent(ctx context.Context, t Tables, ids []int64) error {
-	if len(ids) == 0 {
+// Claim is a relay round's open transaction: the rows it claimed are
+// marked sent once it commits.
+type Claim struct {
+	d    *DB
+	tx   *sql.Tx
+	done bool
+}
+
+// Commit records the claimed rows as published. A nil claim (nothing was
+// claimed) has nothing to commit.
+func (c *Claim) Commit() error {
+	if c == nil || c.done {
 		return nil
 	}
-	var b strings.Builder
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		b.WriteString("?")
-		args[i] = id
-	}
-	d.lockWriter()
-	defer d.unlockWriter()
-	_, err := d.db.ExecContext(ctx, d.q(fmt.Sprintf("UPDATE %s SET sent = TRUE WHERE id IN (%s)", t.Outbox, b.String())), args...)
-	if err != nil {
+	c.done = true
+	defer c.d.unlockWriter()
+	if err := c.tx.Commit(); err != nil {
 		return fmt.Errorf("marking outbox rows sent: %w", err)
 	}
 	return nil
+}
+
+// Rollback gives the claimed rows back unsent; after Commit, or on a nil
+// claim, it does nothing.
+func (c *Claim) Rollback() {
+	if c == nil || c.done {
+		return
+	}
+	c.done = true
+	defer c.d.unlockWriter()
+	_ = c.tx.Rollback()
 }

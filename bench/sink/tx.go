@@ -28,7 +28,9 @@ type Tx struct {
 // Begin opens a transaction. With upsert, a result row that exists already
 // is left alone (the idempotent sink); without, it is inserted again.
 func (d *DB) Begin(ctx context.Context, t Tables, upsert bool) (*Tx, error) {
-	d.lockWriter()
+	if err := d.lockWriter(ctx); err != nil {
+		return nil, err
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		d.unlockWriter()
