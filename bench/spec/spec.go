@@ -247,13 +247,16 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Load reads, defaults and validates a workload file.
-func Load(path string) (*Workload, error) {
+// Load reads, defaults and validates a workload file. Edits (a command
+// line's overrides) apply to the file's settings before the defaults and
+// the checks, which then judge the workload that will run: a broker fault
+// in a file without a broker kind is valid once --broker local says where.
+func Load(path string, edits ...func(*Workload)) (*Workload, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading workload: %w", err)
 	}
-	w, err := Parse(data)
+	w, err := Parse(data, edits...)
 	if err != nil {
 		var se *Error
 		if errors.As(err, &se) {
@@ -272,13 +275,16 @@ func Load(path string) (*Workload, error) {
 // know, to turn it into the user's words.
 var unknownField = regexp.MustCompile(`(line \d+): field (\S+) not found in type (\S+)`)
 
-// Parse decodes a workload from YAML, fills in defaults and validates it.
-// Unknown fields are errors: a misspelt setting must not silently fall back
-// to a default.
-func Parse(data []byte) (*Workload, error) {
+// Parse decodes a workload from YAML, applies edits, fills in defaults and
+// validates it. Unknown fields are errors: a misspelt setting must not
+// silently fall back to a default.
+func Parse(data []byte, edits ...func(*Workload)) (*Workload, error) {
 	var w Workload
 	if err := decodeStrict(data, &w, map[string]string{"capacity": "this is a capacity sweep file: run it with `commitbench capacity FILE`"}); err != nil {
 		return nil, err
+	}
+	for _, edit := range edits {
+		edit(&w)
 	}
 	w.applyDefaults()
 	if err := w.Validate(); err != nil {

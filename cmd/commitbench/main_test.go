@@ -65,6 +65,7 @@ client: {session_timeout: 2s}
 // nothing written to results/.
 func TestBadInputExitsNonZero(t *testing.T) {
 	dir := t.TempDir()
+	faulty := strings.Replace(small, "per_point: 1", "per_point: 0", 1) + "faults: [{kind: broker-restart, at: 0.5, for: 1s}]\n"
 	cases := []struct {
 		name string
 		args []string
@@ -77,6 +78,10 @@ func TestBadInputExitsNonZero(t *testing.T) {
 		{"interval above records", []string{"run", writeFile(t, dir, "c.yaml", strings.Replace(small, "{records: 5000}", "{records: 50000}", 1))}, "intervals[1].records: 50000 is larger than topic.records"},
 		{"missing file", []string{"run", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"unknown broker flag", []string{"run", "--broker", "mainframe", writeFile(t, dir, "b.yaml", small)}, `broker.kind: unknown broker "mainframe"`},
+		// A broker fault the file's broker cannot have is judged with the
+		// --broker given: this one passes (and fails later, on purpose).
+		{"broker fault with --broker local", []string{"run", "--broker", "local", "--stall-timeout", "1s", writeFile(t, dir, "r.yaml", faulty)}, "--stall-timeout 1s too short"},
+		{"broker fault on the embedded broker", []string{"run", writeFile(t, dir, "e.yaml", faulty)}, "faults[0].kind: a broker-restart kills a broker process"},
 		{"negative crashes flag", []string{"run", "--crashes", "-3", writeFile(t, dir, "k.yaml", small)}, "crashes.per_point: -3 is out of range"},
 		{"unreachable broker", []string{"run", writeFile(t, dir, "u.yaml", small+"broker: {kind: external, bootstrap: [\"127.0.0.1:1\"]}\n")}, "cannot reach the external cluster at [127.0.0.1:1]"},
 		{"wrong DSN", []string{"run", "--sink", "postgres", "--sink-dsn", "postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", writeFile(t, dir, "d.yaml", strings.Replace(small, "none,", "exactly-once-db,", 1))}, "check the DSN"},

@@ -82,7 +82,7 @@ func runWorkloads(ctx context.Context, stdout, stderr io.Writer, files []string,
 	// Everything is validated before anything starts or is written.
 	var ws []*spec.Workload
 	for _, file := range files {
-		w, err := spec.Load(file)
+		w, err := spec.Load(file, func(w *spec.Workload) { whereItRuns(w, f) })
 		if err != nil {
 			return err
 		}
@@ -113,17 +113,12 @@ func runWorkloads(ctx context.Context, stdout, stderr io.Writer, files []string,
 	return runErr
 }
 
-// applyOverrides applies command-line overrides and validates the result.
-func applyOverrides(w *spec.Workload, f runFlags) error {
+// whereItRuns sets the broker and the sink the command line names, before
+// the workload's defaults and checks: what a workload may ask for (a
+// broker fault, a commit delay) depends on them.
+func whereItRuns(w *spec.Workload, f runFlags) {
 	if f.set["broker"] {
 		w.Broker.Kind = f.broker
-	}
-	if f.set["static-membership"] {
-		static := f.static
-		w.Client.StaticMembership = &static
-	}
-	if f.set["keep-topics"] {
-		w.Broker.KeepTopics = f.keepTopics
 	}
 	if f.set["nodes"] {
 		w.Broker.Nodes = f.nodes
@@ -131,14 +126,26 @@ func applyOverrides(w *spec.Workload, f runFlags) error {
 	if f.set["commit-delay"] {
 		w.Broker.CommitDelay = spec.Duration(f.commitDelay)
 	}
+	if f.set["sink"] {
+		w.Sink.Kind = f.sink
+	}
+}
+
+// applyOverrides applies command-line overrides and validates the result.
+func applyOverrides(w *spec.Workload, f runFlags) error {
+	whereItRuns(w, f)
+	if f.set["static-membership"] {
+		static := f.static
+		w.Client.StaticMembership = &static
+	}
+	if f.set["keep-topics"] {
+		w.Broker.KeepTopics = f.keepTopics
+	}
 	if f.set["repetitions"] {
 		w.Repetitions = f.repetitions
 	}
 	if f.set["crashes"] {
 		w.Crashes.PerPoint = f.crashes
-	}
-	if f.set["sink"] {
-		w.Sink.Kind = f.sink
 	}
 	if w.Sink.Kind == "postgres" {
 		switch {
