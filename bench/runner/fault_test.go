@@ -119,6 +119,10 @@ func TestCoordinatorFaultsOnThreeLocalNodes(t *testing.T) {
 // exactly once — the correctness goal of the faults, asserted exactly.
 // No recovery is asserted: a database strategy commits nothing to Kafka
 // and may finish the topic on what it fetched before the partition.
+// transactional is not here yet: in 2 of 2 runs of this test its member
+// stopped processing after the partition (polling, fetching, given
+// nothing, 14,000 records left), and once restarted the run counted
+// 10,500 lost — a hole the test must show closed before it joins.
 func TestExactlyOnceAcrossFaultsOnLocalKafka(t *testing.T) {
 	dsn := pgDSN(t)
 	b := startLocalKafka(t, 1)
