@@ -148,21 +148,7 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			e.memberMu.Lock()
 			defer e.memberMu.Unlock()
-			now := time.Now().UnixNano()
-			ps := m[e.Topic]
-			for _, p := range ps {
-				if int(p) < len(e.owned) && e.parts[p].known {
-					// kgo resumes from the group's committed offset: the
-					// position is unknown until its first record.
-					e.owned[p], e.parts[p].next, e.parts[p].epoch, e.parts[p].done = true, -1, -1, -1
-				}
-				_ = e.Events.Event(wire.Frame{Kind: wire.Assigned, Partition: p, A: now, B: e.Ledger.Count()}, false)
-			}
-			if len(ps) == 0 {
-				_ = e.Events.Event(wire.Frame{Kind: wire.Assigned, Partition: -1, A: now, B: e.Ledger.Count()}, false)
-			}
-			e.scope.join(ps)
-			_ = e.Events.Flush()
+			e.assigned(m[e.Topic])
 		}),
 		// Where kgo resumes each partition it was given: the harness needs
 		// it for a partition with nothing left to process. A member that
@@ -196,6 +182,31 @@ func (e *Env) MemberOpts(commitOnRevoke bool) []kgo.Opt {
 		kgo.OnPartitionsRevoked(give(wire.Revoked, commitOnRevoke)),
 		kgo.OnPartitionsLost(give(wire.Lost, false)),
 	}
+}
+
+// assigned takes partitions the group gave the member (under memberMu):
+// it owns them from their committed offset on, tells the harness, and
+// lets its outbox relay publish their rows.
+func (e *Env) assigned(ps []int32) {
+	now := time.Now().UnixNano()
+	for _, p := range ps {
+		if int(p) < len(e.owned) && e.parts[p].known {
+			// kgo resumes from the group's committed offset: the
+			// position is unknown until its first record. A seek of an
+			// earlier ownership is over: left on, its record at -1 never
+			// came, every record was skipped while a transactional
+			// member's End committed their offsets (10,500 lost after a
+			// partition on local Kafka).
+			st := &e.parts[p]
+			e.owned[p], st.next, st.epoch, st.done, st.seeking = true, -1, -1, -1, false
+		}
+		_ = e.Events.Event(wire.Frame{Kind: wire.Assigned, Partition: p, A: now, B: e.Ledger.Count()}, false)
+	}
+	if len(ps) == 0 {
+		_ = e.Events.Event(wire.Frame{Kind: wire.Assigned, Partition: -1, A: now, B: e.Ledger.Count()}, false)
+	}
+	e.scope.join(ps)
+	_ = e.Events.Flush()
 }
 
 func (e *Env) owns(p int32) bool { return p >= 0 && int(p) < len(e.owned) && e.owned[p] }
