@@ -189,7 +189,7 @@ func relayRound(ctx context.Context, e *Env, scope *relayScope) (int, error) {
 		return 0, fmt.Errorf("relay publishing: %w", err)
 	}
 	e.reach(strategy.KillOutboxPublished)
-	if err := claim.Commit(); err != nil {
+	if err := claim.Commit(ctx); err != nil {
 		return 0, err
 	}
 	now := time.Now()

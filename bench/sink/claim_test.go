@@ -22,33 +22,22 @@ import (
 func TestClaimsNeverOverlap(t *testing.T) {
 	ctx := context.Background()
 	type pair struct{ a, b *DB }
-	pairs := map[string]pair{}
-	// Two connections to one file, as two worker processes have.
-	path := filepath.Join(t.TempDir(), "s.db")
-	for _, p := range []**DB{new(*DB), new(*DB)} {
-		db, err := Open(ctx, SQLite, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		*p = db
-		if pr := pairs[SQLite]; pr.a == nil {
-			pairs[SQLite] = pair{a: db}
-		} else {
-			pairs[SQLite] = pair{a: pr.a, b: db}
-		}
-	}
-	if dsn := os.Getenv("COMMITBENCH_PG_DSN"); dsn != "" {
+	// Two connections to one database, as two worker processes have.
+	openTwo := func(kind, dsn string) pair {
 		var two [2]*DB
 		for i := range two {
-			db, err := Open(ctx, Postgres, dsn)
+			db, err := Open(ctx, kind, dsn)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
 			two[i] = db
 		}
-		pairs[Postgres] = pair{two[0], two[1]}
+		return pair{two[0], two[1]}
+	}
+	pairs := map[string]pair{SQLite: openTwo(SQLite, filepath.Join(t.TempDir(), "s.db"))}
+	if dsn := os.Getenv("COMMITBENCH_PG_DSN"); dsn != "" {
+		pairs[Postgres] = openTwo(Postgres, dsn)
 	}
 	for _, kind := range []string{SQLite, Postgres} {
 		pr, ok := pairs[kind]
@@ -99,21 +88,21 @@ func TestClaimsNeverOverlap(t *testing.T) {
 			wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 			if c, rows, err := pr.b.Claim(wctx, tb, 100, both); err == nil {
 				other = rows
-				if err := c.Commit(); err != nil {
+				if err := c.Commit(ctx); err != nil {
 					t.Fatal(err)
 				}
 			} else if kind == Postgres {
 				t.Fatalf("PostgreSQL waited for the round in flight instead of skipping its rows: %v", err)
 			}
 			cancel()
-			if err := first.Commit(); err != nil {
+			if err := first.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
 			c, rest, err := pr.b.Claim(ctx, tb, 100, both)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Commit(); err != nil {
+			if err := c.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
 			seen := map[int64]int{}
@@ -138,5 +127,47 @@ func TestClaimsNeverOverlap(t *testing.T) {
 				t.Errorf("after both rounds %d rows are left unsent, want 0", len(rows))
 			}
 		})
+	}
+}
+
+// The only relay's claim takes no lock and marks nothing until Commit: a
+// rollback (its publish failed) leaves the rows for the next round, a
+// commit marks them sent.
+func TestLoneClaimMarksAtCommit(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	tb := TablesFor("lone")
+	if err := db.Setup(ctx, tb, false); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin(ctx, tb, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.WithOutbox()
+	for o := range int64(5) {
+		if err := tx.Add(ctx, 0, o, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	claim := func() (*Claim, int) {
+		c, rows, err := db.Claim(ctx, tb, 100, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, len(rows)
+	}
+	c, n := claim()
+	c.Rollback()
+	if c, again := claim(); n != 5 || again != 5 {
+		t.Fatalf("claimed %d, then %d after a rollback; want 5 and 5", n, again)
+	} else if err := c.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, left := claim(); left != 0 || c != nil {
+		t.Errorf("%d rows left unsent after the commit, want 0", left)
 	}
 }

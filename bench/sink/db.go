@@ -53,6 +53,14 @@ func (d *DB) lockWriter(ctx context.Context) error {
 		return nil
 	}
 	d.writer.Lock()
+	// Most often the lock is free: taken here, no goroutine per batch.
+	err := flock(d.lock, syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		return nil
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		d.writer.Unlock()
+		return fmt.Errorf("taking the SQLite sink's write lock: %w", err)
+	}
 	got := make(chan error, 1)
 	go func() { got <- flock(d.lock, syscall.LOCK_EX) }()
 	select {
@@ -289,46 +297,56 @@ func OutboxID(p int32, o int64) int64 { return int64(p)<<40 | o }
 // member that lost its partitions without knowing, never publish the same
 // row; only a relay that dies between publishing and committing does,
 // and the downstream consumer drops the repeat by outbox id. With nothing
-// unsent the claim is nil. With parts nil the relay is the only one, and
-// its claim takes no lock (claimAlone).
+// unsent the claim is nil. With parts nil the relay is the only one:
+// there is no other round to hide its rows from, so it reads them outside
+// any transaction and marks them at Commit — on SQLite the consumer's
+// batches then never wait for its publish (holding the write lock through
+// it cost the lone outbox 37–46 % of its throughput).
 func (d *DB) Claim(ctx context.Context, t Tables, limit int, parts []int32) (*Claim, []OutboxRow, error) {
 	if parts != nil && len(parts) == 0 {
 		return nil, nil, nil
 	}
-	var where strings.Builder
+	where := ""
 	args := make([]any, 0, len(parts)+1)
 	if parts != nil {
-		where.WriteString(" AND src_partition IN (")
-		for i, p := range parts {
-			if i > 0 {
-				where.WriteString(",")
-			}
-			where.WriteString("?")
+		where = " AND src_partition IN (" + placeholders(len(parts)) + ")"
+		for _, p := range parts {
 			args = append(args, p)
 		}
-		where.WriteString(")")
+	}
+	unsent := fmt.Sprintf("SELECT id, src_partition, src_offset, created_ns FROM %s WHERE NOT sent%s ORDER BY created_ns, id LIMIT ?", t.Outbox, where)
+	if parts == nil {
+		rows, err := d.db.QueryContext(ctx, d.q(unsent), append(args, limit)...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading the outbox: %w", err)
+		}
+		out, err := scanOutbox(rows)
+		if err != nil || len(out) == 0 {
+			return nil, nil, err
+		}
+		c := &Claim{d: d, t: t, ids: make([]int64, len(out))}
+		for i, r := range out {
+			c.ids[i] = r.ID
+		}
+		return c, out, nil
 	}
 	// A look first, outside any transaction: most rounds find nothing,
 	// and on SQLite a claim of nothing would still queue for the write
 	// lock every other process's writers want.
-	var any int
-	err := d.db.QueryRowContext(ctx, d.q(fmt.Sprintf("SELECT 1 FROM %s WHERE NOT sent%s LIMIT 1", t.Outbox, where.String())), args...).Scan(&any)
+	var one int
+	err := d.db.QueryRowContext(ctx, d.q(fmt.Sprintf("SELECT 1 FROM %s WHERE NOT sent%s LIMIT 1", t.Outbox, where)), args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("reading the outbox: %w", err)
-	}
-	args = append(args, limit)
-	if parts == nil {
-		return d.claimAlone(ctx, t, where.String(), args)
 	}
 	lock := ""
 	if d.kind == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	// The claim's first statement writes: SQLite takes its write lock at
-	// once (waiting its busy timeout) rather than failing to upgrade a
-	// read transaction another writer got ahead of.
+	// once rather than failing to upgrade a read transaction another
+	// writer got ahead of.
 	if err := d.lockWriter(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -340,22 +358,13 @@ func (d *DB) Claim(ctx context.Context, t Tables, limit int, parts []int32) (*Cl
 	c := &Claim{d: d, tx: tx}
 	rows, err := tx.QueryContext(ctx, d.q(fmt.Sprintf(
 		"UPDATE %[1]s SET sent = TRUE WHERE NOT sent AND id IN (SELECT id FROM %[1]s WHERE NOT sent%[2]s ORDER BY created_ns, id LIMIT ?%[3]s) RETURNING id, src_partition, src_offset, created_ns",
-		t.Outbox, where.String(), lock)), args...)
+		t.Outbox, where, lock)), append(args, limit)...)
 	if err != nil {
 		c.Rollback()
 		return nil, nil, fmt.Errorf("claiming outbox rows: %w", err)
 	}
-	defer rows.Close()
-	var out []OutboxRow
-	for rows.Next() {
-		var r OutboxRow
-		if err := rows.Scan(&r.ID, &r.Partition, &r.Offset, &r.CreatedNs); err != nil {
-			c.Rollback()
-			return nil, nil, fmt.Errorf("claiming outbox rows: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanOutbox(rows)
+	if err != nil {
 		c.Rollback()
 		return nil, nil, fmt.Errorf("claiming outbox rows: %w", err)
 	}
@@ -366,89 +375,71 @@ func (d *DB) Claim(ctx context.Context, t Tables, limit int, parts []int32) (*Cl
 	return c, out, nil
 }
 
-// Claim is a relay round's open transaction: the rows it claimed are
-// marked sent once it commits.
-type Claim struct {
-	d    *DB
-	tx   *sql.Tx
-	done bool
-	// alone: the claim of the only relay (it publishes every
-	// partition's rows), marking ids at Commit.
-	alone bool
-	ctx   context.Context
-	t     Tables
-	ids   []int64
-}
-
-// claimAlone is the claim of a relay that is the only one: there is no
-// other round to hide its rows from, so it reads them outside any
-// transaction and marks them in short ones after the publish — on SQLite
-// the consumer's batches never wait for its publish (holding the write
-// lock through it cost the lone outbox 37–46 % of its throughput). Its
-// death between the two publishes the rows again, as a claim's does.
-func (d *DB) claimAlone(ctx context.Context, t Tables, where string, args []any) (*Claim, []OutboxRow, error) {
-	rows, err := d.db.QueryContext(ctx, d.q(fmt.Sprintf(
-		"SELECT id, src_partition, src_offset, created_ns FROM %s WHERE NOT sent%s ORDER BY created_ns, id LIMIT ?", t.Outbox, where)), args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the outbox: %w", err)
-	}
+// scanOutbox reads outbox rows and closes them.
+func scanOutbox(rows *sql.Rows) ([]OutboxRow, error) {
 	defer rows.Close()
-	c := &Claim{d: d, alone: true, ctx: ctx, t: t}
 	var out []OutboxRow
 	for rows.Next() {
 		var r OutboxRow
 		if err := rows.Scan(&r.ID, &r.Partition, &r.Offset, &r.CreatedNs); err != nil {
-			return nil, nil, fmt.Errorf("reading the outbox: %w", err)
+			return nil, fmt.Errorf("reading the outbox: %w", err)
 		}
 		out = append(out, r)
-		c.ids = append(c.ids, r.ID)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("reading the outbox: %w", err)
-	}
-	return c, out, nil
+	return out, rows.Err()
 }
 
-// markAlone marks a lone relay's rows sent, in chunks that let the
+// placeholders is n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// Claim is a relay round's hold on the rows it took: a transaction that
+// marked them sent and commits with the claim, or, for the only relay
+// (tx nil), the ids Commit marks.
+type Claim struct {
+	d    *DB
+	tx   *sql.Tx
+	done bool
+	t    Tables
+	ids  []int64
+}
+
+// Commit records the claimed rows as published. A nil claim (nothing was
+// claimed) has nothing to commit.
+func (c *Claim) Commit(ctx context.Context) error {
+	if c == nil || c.done {
+		return nil
+	}
+	c.done = true
+	if c.tx == nil {
+		return c.markSent(ctx)
+	}
+	defer c.d.unlockWriter()
+	if err := c.tx.Commit(); err != nil {
+		return fmt.Errorf("marking outbox rows sent: %w", err)
+	}
+	return nil
+}
+
+// markSent marks the only relay's rows sent, in chunks that let the
 // consumer's transactions in between (SQLite has one writer).
-func (c *Claim) markAlone() error {
+func (c *Claim) markSent(ctx context.Context) error {
 	for ids := c.ids; len(ids) > 0; {
 		n := min(len(ids), 500)
-		var b strings.Builder
 		args := make([]any, n)
 		for i, id := range ids[:n] {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("?")
 			args[i] = id
 		}
-		if err := c.d.lockWriter(c.ctx); err != nil {
+		if err := c.d.lockWriter(ctx); err != nil {
 			return err
 		}
-		_, err := c.d.db.ExecContext(c.ctx, c.d.q(fmt.Sprintf("UPDATE %s SET sent = TRUE WHERE id IN (%s)", c.t.Outbox, b.String())), args...)
+		_, err := c.d.db.ExecContext(ctx, c.d.q(fmt.Sprintf("UPDATE %s SET sent = TRUE WHERE id IN (%s)", c.t.Outbox, placeholders(n))), args...)
 		c.d.unlockWriter()
 		if err != nil {
 			return fmt.Errorf("marking outbox rows sent: %w", err)
 		}
 		ids = ids[n:]
-	}
-	return nil
-}
-
-// Commit records the claimed rows as published. A nil claim (nothing was
-// claimed) has nothing to commit.
-func (c *Claim) Commit() error {
-	if c == nil || c.done {
-		return nil
-	}
-	c.done = true
-	if c.alone {
-		return c.markAlone()
-	}
-	defer c.d.unlockWriter()
-	if err := c.tx.Commit(); err != nil {
-		return fmt.Errorf("marking outbox rows sent: %w", err)
 	}
 	return nil
 }
@@ -460,7 +451,7 @@ func (c *Claim) Rollback() {
 		return
 	}
 	c.done = true
-	if c.alone {
+	if c.tx == nil {
 		return // nothing was marked
 	}
 	defer c.d.unlockWriter()

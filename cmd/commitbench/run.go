@@ -131,9 +131,9 @@ func whereItRuns(w *spec.Workload, f runFlags) {
 	}
 }
 
-// applyOverrides applies command-line overrides and validates the result.
+// applyOverrides applies the rest of the command-line overrides (Load
+// applied whereItRuns) and validates the result.
 func applyOverrides(w *spec.Workload, f runFlags) error {
-	whereItRuns(w, f)
 	if f.set["static-membership"] {
 		static := f.static
 		w.Client.StaticMembership = &static
