@@ -9,6 +9,7 @@
 package network
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/Shopify/toxiproxy/v2/stream"
+	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/rs/zerolog"
 )
 
@@ -41,6 +44,8 @@ func (p Profile) Enabled() bool {
 type Proxy struct {
 	proxies []*toxiproxy.Proxy
 	routes  map[string]string
+	// cut and stalled say which partition is on, for Heal.
+	cut, stalled bool
 }
 
 // Start starts a proxy on loopback for each broker address (host:port)
@@ -60,7 +65,7 @@ func Start(p Profile, brokers []string) (*Proxy, error) {
 			return nil, fmt.Errorf("starting the network proxy for broker %s: %w", b, err)
 		}
 		x.proxies = append(x.proxies, px)
-		for _, t := range toxics(p) {
+		for _, t := range profileToxics(p) {
 			if _, err := px.Toxics.AddToxicJson(strings.NewReader(t)); err != nil {
 				x.Close()
 				return nil, fmt.Errorf("adding toxic %s for broker %s: %w", t, b, err)
@@ -71,10 +76,10 @@ func Start(p Profile, brokers []string) (*Proxy, error) {
 	return x, nil
 }
 
-// toxics are the profile's toxics as toxiproxy's JSON: the whole latency
+// profileToxics are the profile's toxics as toxiproxy's JSON: the whole latency
 // on the broker's answers (downstream), so a request's round trip grows by
 // it whatever its size; the bandwidth cap both ways.
-func toxics(p Profile) []string {
+func profileToxics(p Profile) []string {
 	var out []string
 	add := func(name, kind, stream string, attrs map[string]int64) {
 		b, _ := json.Marshal(map[string]any{"name": name, "type": kind, "stream": stream, "toxicity": 1.0, "attributes": attrs})
@@ -108,14 +113,78 @@ func (x *Proxy) Cut() {
 	for _, px := range x.proxies {
 		px.Stop()
 	}
+	x.cut = true
 }
 
-// Heal ends a Cut: each proxy listens again on the address it had.
-func (x *Proxy) Heal() error {
+// Stall partitions the clients from the cluster the other way a network
+// fails: every connection stays open and no byte gets through either way
+// until Heal, when the held bytes go on in order — a black hole that
+// heals, with no reset for the client to notice. New connections are
+// accepted and stall too.
+func (x *Proxy) Stall() error {
 	for _, px := range x.proxies {
-		if err := px.Start(); err != nil {
-			return fmt.Errorf("healing the partition: proxy %s on %s: %w", px.Name, px.Listen, err)
+		for _, dir := range []string{"upstream", "downstream"} {
+			t := fmt.Sprintf(`{"name": "stall-%s", "type": %q, "stream": %q, "toxicity": 1.0}`, dir, holdType, dir)
+			if _, err := px.Toxics.AddToxicJson(strings.NewReader(t)); err != nil {
+				return fmt.Errorf("stalling proxy %s: %w", px.Name, err)
+			}
 		}
 	}
+	x.stalled = true
 	return nil
+}
+
+// Heal ends a Cut (each proxy listens again on the address it had) or a
+// Stall (the held bytes go on).
+func (x *Proxy) Heal() error {
+	for _, px := range x.proxies {
+		switch {
+		case x.cut:
+			if err := px.Start(); err != nil {
+				return fmt.Errorf("healing the partition: proxy %s on %s: %w", px.Name, px.Listen, err)
+			}
+		case x.stalled:
+			for _, dir := range []string{"upstream", "downstream"} {
+				if err := px.Toxics.RemoveToxic(context.Background(), "stall-"+dir); err != nil {
+					return fmt.Errorf("healing the stall: proxy %s: %w", px.Name, err)
+				}
+			}
+		}
+	}
+	x.cut, x.stalled = false, false
+	return nil
+}
+
+// holdType is the toxic type of a stall, registered in toxiproxy's
+// registry of toxic types (the library keeps it; there is no other way to
+// add a type).
+const holdType = "commitbench-hold"
+
+func init() { toxics.Register(holdType, new(hold)) }
+
+// hold is a toxic that passes nothing on until it is removed, then passes
+// on everything it held, in order. toxiproxy's timeout toxic drops what
+// it stops and closes the connection when removed: a reset after all.
+type hold struct{}
+
+// Pipe holds every chunk until interrupted (the toxic's removal, or the
+// chain changing), then writes them out, as toxiproxy's latency toxic
+// does with the chunk it delays.
+func (hold) Pipe(stub *toxics.ToxicStub) {
+	var held []*stream.StreamChunk
+	for {
+		select {
+		case <-stub.Interrupt:
+			for _, c := range held {
+				stub.Output <- c
+			}
+			return
+		case c := <-stub.Input:
+			if c == nil {
+				stub.Close()
+				return
+			}
+			held = append(held, c)
+		}
+	}
 }

@@ -2,8 +2,10 @@ package network
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -153,4 +155,62 @@ func BenchmarkProxyCPU(b *testing.B) {
 			b.ReportMetric(float64(cpuTime(b)-before)/1e6/mb, "cpu-ms/MB")
 		})
 	}
+}
+
+// A stall passes no byte either way while it is on, keeps the connection
+// open, and delivers what it held, in order, once healed; a cut resets the
+// connection and a new one works after it healed.
+func TestProxyStallsAndCuts(t *testing.T) {
+	up := echo(t)
+	px, err := Start(Profile{}, []string{up})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	to := px.Routes()[up]
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	c, r := dial()
+	roundTrip(t, c, r)
+
+	if err := px.Stall(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("one\ntwo\n")); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing may come back while stalled. The deadline can only let a
+	// broken stall pass unseen, never fail a working one.
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if line, err := r.ReadBytes('\n'); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read %q, %v through a stall; want nothing until the deadline", line, err)
+	}
+	// After the heal the held lines come at once; the deadline only turns
+	// a stall that lost them into a failure rather than a hang.
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := px.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"one\n", "two\n"} {
+		if line, err := r.ReadBytes('\n'); err != nil || string(line) != want {
+			t.Fatalf("after the stall: read %q, %v; want %q", line, err, want)
+		}
+	}
+	roundTrip(t, c, r) // the same connection, still open
+
+	px.Cut()
+	if _, err := r.ReadBytes('\n'); err == nil {
+		t.Fatal("a connection survived the cut")
+	}
+	if err := px.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	c2, r2 := dial()
+	roundTrip(t, c2, r2)
 }

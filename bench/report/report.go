@@ -26,7 +26,6 @@ import (
 	"github.com/commitbench/commitbench/bench/model"
 	"github.com/commitbench/commitbench/bench/plot"
 	"github.com/commitbench/commitbench/bench/results"
-	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/summary"
 	"github.com/commitbench/commitbench/bench/table"
 )
@@ -336,19 +335,15 @@ func scenarioTable(p model.Panel) *Table {
 // cell summary.
 func faultTable(p model.Panel) *Table {
 	t := &Table{Caption: "Faults: what each kind cost (per fault; lost is the whole scenario's)",
-		Head: []string{"strategy", "interval", "group", "fault", "replayed", "no progress ms (max)", "recovery ms", "injected errors", "failed commit attempts", "members failed, restarted", "lost"}}
+		Head: []string{"strategy", "interval", "group", "fault", "replayed", "no progress ms (max)", "recovery ms", "injected errors / leaders moved", "failed commit attempts", "members failed, restarted", "lost"}}
 	for _, pt := range p.Points {
 		s := pt.Scenario
 		if s == nil {
 			continue
 		}
 		for _, f := range s.Faults {
-			injected := "–"
-			if f.Kind == spec.FaultCommitErrors {
-				injected = fmt.Sprint(f.Injected)
-			}
-			t.Rows = append(t.Rows, []string{pt.Strategy, pt.Label(), s.Group, fmt.Sprintf("%s (n=%d)", f.Kind, f.NoProgressMs.N), stat(f.Replayed, "%.0f"),
-				fmt.Sprintf("%s (%s)", stat(f.NoProgressMs, "%.0f"), plot.Human(f.NoProgressMs.Max)), stat(f.RecoveryMs, "%.0f"), injected, table.Counts(f.Surfaced), fmt.Sprint(f.MembersFailed), fmt.Sprint(s.Lost)})
+			t.Rows = append(t.Rows, []string{pt.Strategy, pt.Label(), s.Group, fmt.Sprintf("%s (n=%d)", f.Label(), f.NoProgressMs.N), stat(f.Replayed, "%.0f"),
+				fmt.Sprintf("%s (%s)", stat(f.NoProgressMs, "%.0f"), plot.Human(f.NoProgressMs.Max)), stat(f.RecoveryMs, "%.0f"), f.Did(), table.Counts(f.Surfaced), fmt.Sprint(f.MembersFailed), fmt.Sprint(s.Lost)})
 		}
 	}
 	if len(t.Rows) == 0 {

@@ -37,8 +37,11 @@ type EventOutcome struct {
 	Kind string `json:"kind"`
 	// PlannedAtRecords is where it was planned (effects applied, replays
 	// included) and AtRecords where it started.
-	PlannedAtRecords int64 `json:"planned_at_records"`
-	AtRecords        int64 `json:"at_records"`
+	// Variant (a fault) tells faults of one kind apart: spec.Fault's
+	// Variant.
+	Variant          string `json:"variant,omitempty"`
+	PlannedAtRecords int64  `json:"planned_at_records"`
+	AtRecords        int64  `json:"at_records"`
 	// StartMs is its start since the phase began; ActionsMs how long its
 	// actions took (stops, starts, waits for members to join, the pause).
 	StartMs   float64 `json:"start_ms"`
@@ -86,6 +89,9 @@ type EventOutcome struct {
 	// with the fault's error; the client retried those it did not surface
 	// (RejectedCommits are what it surfaced: every failed attempt).
 	InjectedErrors *int64 `json:"injected_errors,omitempty"`
+	// LeadersMoved (leader-move) are the partitions whose leader changed:
+	// the topic's, or 1 when the group's coordinator moved.
+	LeadersMoved *int `json:"leaders_moved,omitempty"`
 	// MembersFailed (a fault) are the members that gave up in its window
 	// — a transactional member whose End failed, as franz-go advises —
 	// and that the harness restarted, as an orchestrator would.

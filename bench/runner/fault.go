@@ -27,6 +27,10 @@ func (r *Runner) canFault(i int, f *spec.Fault) error {
 		if _, ok := r.b.(broker.CommitFaulter); !ok {
 			return fmt.Errorf("%s: broker %s cannot answer commits with errors: use broker kind embedded", at, r.b.Describe().Kind)
 		}
+	case spec.FaultLeaderMove:
+		if d := r.b.Describe(); d.Kind == "embedded" || d.Brokers == 1 {
+			return fmt.Errorf("%s: a leader-move needs another node to lead, and broker %s has %d: use broker kind local with nodes: 3, or a cluster of several", at, d.Kind, d.Brokers)
+		}
 	}
 	return nil
 }
@@ -42,7 +46,14 @@ func (sc *scenarioRun) planFault(ctx context.Context, ev *eventState) []step {
 	switch f.Kind {
 	case spec.FaultPartition:
 		return []step{
-			{act: func() error { at = time.Now(); sc.r.proxy.Cut(); return nil }, done: lasted},
+			{act: func() error {
+				at = time.Now()
+				if f.Mode == spec.PartitionStall {
+					return sc.r.proxy.Stall()
+				}
+				sc.r.proxy.Cut()
+				return nil
+			}, done: lasted},
 			{act: func() error { healed(); return sc.r.proxy.Heal() }, done: func() bool { return true }},
 		}
 	case spec.FaultBrokerRestart:
@@ -63,6 +74,25 @@ func (sc *scenarioRun) planFault(ctx context.Context, ev *eventState) []step {
 			{act: func() error { return nil }, done: lasted},
 			sc.async(func() error { return nodes.StartNode(ctx, node) }, healed),
 		}
+	case spec.FaultLeaderMove:
+		// moved is the work's, handed to the loop by async's then.
+		moved := 0
+		return []step{sc.async(func() error {
+			if f.Of == spec.MoveCoordinator {
+				from, to, err := broker.MoveCoordinator(ctx, sc.r.admCl, sc.ph.cfg.Group)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(sc.r.log, "%s rep %d: moved the coordinator of group %s from node %d to %d\n", sc.p.Key, sc.p.Repetition, sc.ph.cfg.Group, from, to)
+				if from != to {
+					moved = 1
+				}
+				return nil
+			}
+			var err error
+			moved, err = broker.MoveLeaders(ctx, sc.r.admCl, sc.ph.cfg.Topic)
+			return err
+		}, func() { ev.leadersMoved = moved })}
 	case spec.FaultCommitErrors:
 		return []step{{act: func() error {
 			var err error

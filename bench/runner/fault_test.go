@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -60,17 +61,43 @@ func TestFaultCommitErrors(t *testing.T) {
 	}
 }
 
-// A partition between the group and the cluster resets every connection
-// and refuses new ones for its duration: at-least-once-sync loses nothing
-// and the group processes again after it healed.
-func TestFaultPartition(t *testing.T) {
-	res := runOne(t, faultWorkload(t, "embedded", "at-least-once-sync", 500, "{kind: partition, at: 0.3, for: 3s}"))
+// A transactional member whose EndTxn the broker fails cannot go on: it
+// finds its session still in the transaction and gives up, as franz-go
+// advises; the harness restarts it once the fault is over, as an
+// orchestrator would, and counts it — and the transaction it gave up on
+// is neither lost nor applied twice.
+func TestFaultRestartsAFailedMember(t *testing.T) {
+	res := runOne(t, faultWorkload(t, "embedded", "transactional", 500, "{kind: commit-errors, at: 0.3, requests: [EndTxn], error: REBALANCE_IN_PROGRESS, count: 1}"))
 	s := scenarioOf(t, res)
-	if s.Lost != 0 {
-		t.Errorf("lost %d records, want 0", s.Lost)
+	if s.Lost != 0 || s.Duplicates != 0 {
+		t.Errorf("lost %d, duplicated %d effects; want 0 and 0", s.Lost, s.Duplicates)
 	}
-	if ev := s.Events[0]; ev.RecoveryMs == nil {
-		t.Errorf("no record processed after the partition healed: %+v", ev)
+	ev := s.Events[0]
+	if ev.MembersFailed != 1 || len(ev.MemberFailures) != 1 {
+		t.Errorf("%d members failed (%q), want 1 restarted", ev.MembersFailed, ev.MemberFailures)
+	}
+}
+
+// A partition between the group and the cluster, in either mode — every
+// connection reset and new ones refused, or every connection held open
+// passing nothing (past the 2 s session timeout) — loses nothing under
+// at-least-once-sync, and the group processes again after it healed.
+func TestFaultPartition(t *testing.T) {
+	for _, mode := range []string{spec.PartitionReset, spec.PartitionStall} {
+		t.Run(mode, func(t *testing.T) {
+			res := runOne(t, faultWorkload(t, "embedded", "at-least-once-sync", 500, "{kind: partition, at: 0.3, for: 3s, mode: "+mode+"}"))
+			s := scenarioOf(t, res)
+			if s.Lost != 0 {
+				t.Errorf("lost %d records, want 0", s.Lost)
+			}
+			ev := s.Events[0]
+			if ev.RecoveryMs == nil {
+				t.Errorf("no record processed after the partition healed: %+v", ev)
+			}
+			if ev.Variant != mode {
+				t.Errorf("the partition's variant %q, want %q", ev.Variant, mode)
+			}
+		})
 	}
 }
 
@@ -98,18 +125,34 @@ func TestFaultsOnLocalKafka(t *testing.T) {
 }
 
 // On three nodes the coordinator's node going away moves the group's
-// coordinator (and its partitions' leaders) to another: a controlled
-// shutdown and a SIGKILL lose nothing under at-least-once-sync.
+// coordinator (and its partitions' leaders) to another, and so do leader
+// moves on the live cluster: a controlled shutdown, a move of every
+// partition's leader, a SIGKILL and a move of the coordinator alone lose
+// nothing under at-least-once-sync, and each move moved what it names.
 func TestCoordinatorFaultsOnThreeLocalNodes(t *testing.T) {
 	b := startLocalKafka(t, 3)
 	w := faultWorkload(t, "local", "at-least-once-sync", 500,
-		"{kind: broker-restart, at: 0.2, for: 2s, clean: true}", "{kind: broker-restart, at: 0.6, for: 2s}")
+		"{kind: leader-move, at: 0.1}", "{kind: leader-move, of: coordinator, at: 0.2}",
+		"{kind: broker-restart, at: 0.3, for: 2s, clean: true}", "{kind: broker-restart, at: 0.6, for: 2s}")
 	w.Topic.Records = 40000
 	s := scenarioOf(t, runOn(t, b, w))
 	// The group may finish the topic on the other nodes before the node
 	// is back: no recovery figure is asserted.
 	if s.Lost != 0 {
 		t.Errorf("lost %d records, want 0", s.Lost)
+	}
+	// The moves come first, on a cluster with every replica in sync (a
+	// clean restart's stop and start outlast the rest of the topic here):
+	// every move moves.
+	want := map[int64]int{4000: int(w.Topic.Partitions), 8000: 1}
+	got := map[int64]int{}
+	for _, ev := range s.Events {
+		if ev.LeadersMoved != nil {
+			got[ev.PlannedAtRecords] = *ev.LeadersMoved
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("leaders moved by the move planned at each record: %v, want %v", got, want)
 	}
 }
 

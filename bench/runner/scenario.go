@@ -81,8 +81,10 @@ type eventState struct {
 	recovery int64
 	hits     func() int64
 	remove   func()
-	failed   int      // members that failed in the window and were restarted
-	failures []string // their errors' last words
+	// leadersMoved (leader-move) are the partitions whose leader changed.
+	leadersMoved int
+	failed       int      // members that failed in the window and were restarted
+	failures     []string // their errors' last words
 }
 
 // step is one action of an event and what it waits for.
@@ -815,6 +817,13 @@ func (sc *scenarioRun) outcome(ctx context.Context) (*results.Scenario, error) {
 		if ev.hits != nil {
 			n := ev.hits()
 			o.InjectedErrors = &n
+		}
+		if ev.fault != nil {
+			o.Variant = ev.fault.Variant()
+		}
+		if ev.fault != nil && ev.fault.Kind == spec.FaultLeaderMove {
+			n := ev.leadersMoved
+			o.LeadersMoved = &n
 		}
 		if ev.lastEnd > 0 && ev.open == 0 {
 			ms := float64(ev.lastEnd-ev.startNs) / 1e6

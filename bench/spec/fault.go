@@ -10,9 +10,11 @@ import (
 
 // The fault kinds of a scenario.
 const (
-	// FaultPartition cuts the clients off the cluster for a while: every
-	// connection through the network proxy is reset and new ones are
-	// refused until it heals. Every broker kind.
+	// FaultPartition cuts the clients off the cluster for a while, in one
+	// of two modes: reset (every connection through the network proxy is
+	// reset and new ones are refused until it heals) or stall (every
+	// connection stays open and passes nothing until it heals, then what
+	// it held). Every broker kind.
 	FaultPartition = "partition"
 	// FaultBrokerRestart SIGKILLs a broker node, keeps it down for a while
 	// and starts it again on its data (local only).
@@ -20,10 +22,33 @@ const (
 	// FaultCommitErrors answers the next commit requests with an error
 	// in place of the broker's answer (embedded only: kfake's faults).
 	FaultCommitErrors = "commit-errors"
+	// FaultLeaderMove moves leaderships to other replicas on a live
+	// cluster, as a reassignment or preferred-leader balancing does: the
+	// consumed topic's partitions' leaders, or (of: coordinator) the
+	// group's coordinator. No node stops. Real brokers whose partitions
+	// have more than one replica (local with 3 nodes, external).
+	FaultLeaderMove = "leader-move"
 )
 
 // FaultKinds are the kinds a fault may have.
-var FaultKinds = []string{FaultPartition, FaultBrokerRestart, FaultCommitErrors}
+var FaultKinds = []string{FaultPartition, FaultBrokerRestart, FaultCommitErrors, FaultLeaderMove}
+
+// How a partition fault fails the network.
+const (
+	// PartitionReset resets every connection and refuses new ones.
+	PartitionReset = "reset"
+	// PartitionStall holds every byte, keeping connections open.
+	PartitionStall = "stall"
+)
+
+// What a leader-move fault moves.
+const (
+	// MoveTopic moves the leader of every partition of the consumed topic.
+	MoveTopic = "topic"
+	// MoveCoordinator moves the group's coordinator: the leader of the
+	// group's __consumer_offsets partition.
+	MoveCoordinator = "coordinator"
+)
 
 // CommitRequests are the requests a commit-errors fault can fail.
 var CommitRequests = []string{"OffsetCommit", "TxnOffsetCommit", "EndTxn"}
@@ -62,6 +87,33 @@ type Fault struct {
 	Error string `yaml:"error" json:"error,omitempty"`
 	// Count is how many requests a commit-errors fault fails (default 3).
 	Count int `yaml:"count" json:"count,omitempty"`
+	// Of is what a leader-move fault moves: MoveTopic (default) or
+	// MoveCoordinator.
+	Of string `yaml:"of" json:"of,omitempty"`
+	// Mode is how a partition fails the network: PartitionReset
+	// (default) or PartitionStall.
+	Mode string `yaml:"mode" json:"mode,omitempty"`
+}
+
+// Variant tells faults of one kind apart where they differ in what they
+// do: a partition's mode, a broker-restart's stop (clean or kill), what a
+// leader-move moves, a commit-errors fault's error. A fault table keeps
+// one row per kind and variant.
+func (f Fault) Variant() string {
+	switch f.Kind {
+	case FaultPartition:
+		return f.Mode
+	case FaultBrokerRestart:
+		if f.Clean {
+			return "clean"
+		}
+		return "kill"
+	case FaultLeaderMove:
+		return f.Of
+	case FaultCommitErrors:
+		return f.Error
+	}
+	return ""
 }
 
 // BrokerNode is the node number a broker-restart names, 0 for the group
@@ -83,6 +135,14 @@ func (w *Workload) applyFaultDefaults() {
 		case FaultBrokerRestart:
 			if f.Broker == "" {
 				f.Broker = BrokerCoordinator
+			}
+		case FaultLeaderMove:
+			if f.Of == "" {
+				f.Of = MoveTopic
+			}
+		case FaultPartition:
+			if f.Mode == "" {
+				f.Mode = PartitionReset
 			}
 		case FaultCommitErrors:
 			if len(f.Requests) == 0 {
@@ -121,12 +181,20 @@ func (w *Workload) validateFaults() error {
 		switch {
 		case lasts && f.For == 0:
 			return bad(at+".for", fmt.Sprintf("a %s lasts a while", f.Kind), `give its duration, e.g. for: "3s"`)
+		case f.Kind == FaultLeaderMove && f.For != 0:
+			return bad(at+".for", "a leader-move does not last: the leaders stay where they moved", "remove it")
 		case !lasts && f.For != 0:
 			return bad(at+".for", fmt.Sprintf("a %s does not last: it fails its count of requests", f.Kind), "remove it, and set count")
 		case f.Kind != FaultBrokerRestart && (f.Broker != "" || f.Clean):
 			return bad(at+".broker", "only a broker-restart names a broker and how it stops", "remove broker and clean")
 		case f.Kind != FaultCommitErrors && (len(f.Requests) > 0 || f.Error != "" || f.Count != 0):
 			return bad(at, fmt.Sprintf("requests, error and count are a commit-errors fault's, not a %s's", f.Kind), "remove them")
+		case f.Kind != FaultLeaderMove && f.Of != "":
+			return bad(at+".of", fmt.Sprintf("only a leader-move moves something, not a %s", f.Kind), "remove it")
+		case f.Kind != FaultPartition && f.Mode != "":
+			return bad(at+".mode", fmt.Sprintf("only a partition has a mode, not a %s", f.Kind), "remove it")
+		case f.Kind == FaultPartition && f.Mode != PartitionReset && f.Mode != PartitionStall:
+			return bad(at+".mode", fmt.Sprintf("unknown mode %q", f.Mode), fmt.Sprintf("use %s (connections reset, new ones refused) or %s (connections held open, passing nothing)", PartitionReset, PartitionStall))
 		}
 		switch f.Kind {
 		case FaultBrokerRestart:
@@ -141,6 +209,16 @@ func (w *Workload) validateFaults() error {
 				return bad(at+".broker", fmt.Sprintf("%q is no broker", f.Broker), `use "coordinator" or a node number from 1`)
 			case w.Broker.Nodes > 0 && n > w.Broker.Nodes:
 				return bad(at+".broker", fmt.Sprintf("node %d of %d", n, w.Broker.Nodes), fmt.Sprintf("use 1 to %d, or \"coordinator\"", w.Broker.Nodes))
+			}
+		case FaultLeaderMove:
+			switch {
+			case f.Of != MoveTopic && f.Of != MoveCoordinator:
+				return bad(at+".of", fmt.Sprintf("cannot move %q", f.Of), fmt.Sprintf("use %s (the consumed topic's leaders) or %s (the group's coordinator)", MoveTopic, MoveCoordinator))
+			case w.Broker.Kind == "embedded" || w.Broker.Kind == "container":
+				return bad(at+".kind", fmt.Sprintf("a leader-move needs partitions with more than one replica, and the %s broker has one node", w.Broker.Kind),
+					"use broker kind local with nodes: 3, or an external cluster")
+			case w.Broker.Kind == "local" && w.Broker.Nodes == 1:
+				return bad(at+".kind", "a leader-move needs partitions with more than one replica, and the local broker runs one node", "set broker.nodes: 3 (or --nodes 3)")
 			}
 		case FaultCommitErrors:
 			if w.Broker.Kind != "embedded" {

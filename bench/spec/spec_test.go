@@ -172,7 +172,7 @@ func TestGroupValidation(t *testing.T) {
 func TestFaultValidation(t *testing.T) {
 	base := "name: f\ntopic: {partitions: 4, records: 1000}\nstrategies: [at-least-once-sync]\nintervals: [{records: 100}]\nclient: {session_timeout: 2s}\n"
 	for _, tt := range []struct{ name, yaml, field, fix string }{
-		{"unknown fault", "faults: [{kind: flood, at: 0.5}]\n", "faults[0].kind", "partition, broker-restart, commit-errors"},
+		{"unknown fault", "faults: [{kind: flood, at: 0.5}]\n", "faults[0].kind", "partition, broker-restart, commit-errors, leader-move"},
 		{"partition without a duration", "faults: [{kind: partition, at: 0.5}]\n", "faults[0].for", "its duration"},
 		{"negative duration", "faults: [{kind: partition, at: 0.5, for: -1s}]\n", "faults[0].for", "3s"},
 		{"at out of range", "faults: [{kind: partition, at: 1, for: 1s}]\n", "faults[0].at", "below 1"},
@@ -186,6 +186,13 @@ func TestFaultValidation(t *testing.T) {
 		{"commit errors of an unknown request", "faults: [{kind: commit-errors, at: 0.5, requests: [Produce]}]\n", "faults[0].requests[0]", "OffsetCommit"},
 		{"commit errors with an unknown error", "faults: [{kind: commit-errors, at: 0.5, error: OFFSET_OUT_OF_RANGE}]\n", "faults[0].error", "NOT_COORDINATOR"},
 		{"commit errors that last", "faults: [{kind: commit-errors, at: 0.5, for: 2s}]\n", "faults[0].for", "set count"},
+		{"leader move on the embedded broker", "faults: [{kind: leader-move, at: 0.5}]\n", "faults[0].kind", "nodes: 3"},
+		{"leader move on one local node", "broker: {kind: local, nodes: 1}\nfaults: [{kind: leader-move, at: 0.5}]\n", "faults[0].kind", "broker.nodes: 3"},
+		{"leader move that lasts", "broker: {kind: local, nodes: 3}\nfaults: [{kind: leader-move, at: 0.5, for: 2s}]\n", "faults[0].for", "remove it"},
+		{"leader move of something else", "broker: {kind: local, nodes: 3}\nfaults: [{kind: leader-move, at: 0.5, of: controller}]\n", "faults[0].of", "coordinator"},
+		{"a partition of no known mode", "faults: [{kind: partition, at: 0.5, for: 2s, mode: drop}]\n", "faults[0].mode", "stall"},
+		{"a mode for a commit error", "faults: [{kind: commit-errors, at: 0.5, mode: stall}]\n", "faults[0].mode", "remove it"},
+		{"a partition that moves", "faults: [{kind: partition, at: 0.5, for: 2s, of: topic}]\n", "faults[0].of", "remove it"},
 		{"count on a partition", "faults: [{kind: partition, at: 0.5, for: 2s, count: 3}]\n", "faults[0]", "remove them"},
 		{"faults with a crash phase", "crashes: {per_point: 1}\nfaults: [{kind: partition, at: 0.5, for: 2s}]\n", "crashes.per_point", "set it to 0"},
 	} {

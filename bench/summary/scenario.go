@@ -41,7 +41,8 @@ type Scenario struct {
 // FaultSummary is one fault kind's figures over a cell's faults of that
 // kind, every repetition's (N is the faults).
 type FaultSummary struct {
-	Kind string
+	// Kind and Variant name the faults: a row per both.
+	Kind, Variant string
 	// Replayed are the records processed again in a fault's window;
 	// NoProgressMs the longest stretch without a record applied in it;
 	// RecoveryMs from a lasting fault's end to the next record.
@@ -50,9 +51,31 @@ type FaultSummary struct {
 	// Surfaced the commits the client reported failed, by error.
 	Injected int64
 	Surfaced map[string]int64
+	// LeadersMoved totals the leaderships the leader-moves moved.
+	LeadersMoved int
 	// MembersFailed totals the members that gave up in a window and were
 	// restarted.
 	MembersFailed int
+}
+
+// Label is the faults' kind and variant, "partition (stall)".
+func (f FaultSummary) Label() string {
+	if f.Variant == "" {
+		return f.Kind
+	}
+	return fmt.Sprintf("%s (%s)", f.Kind, f.Variant)
+}
+
+// Did is what the faults of this kind did to the cluster, where the
+// harness counts it: the errors injected, the leaders moved; "–" else.
+func (f FaultSummary) Did() string {
+	switch f.Kind {
+	case spec.FaultCommitErrors:
+		return fmt.Sprintf("%d errors", f.Injected)
+	case spec.FaultLeaderMove:
+		return fmt.Sprintf("%d leaders moved", f.LeadersMoved)
+	}
+	return "–"
 }
 
 // RejectedTotal is every failed commit.
@@ -101,11 +124,12 @@ func scenarios(reps []results.Result) *Scenario {
 				zombie = append(zombie, float64(*e.ZombieRecords))
 			}
 			if slices.Contains(spec.FaultKinds, e.Kind) {
-				fk := faults[e.Kind]
+				k := e.Kind + "\x00" + e.Variant
+				fk := faults[k]
 				if fk == nil {
-					fk = &faultValues{FaultSummary: FaultSummary{Kind: e.Kind, Surfaced: map[string]int64{}}}
-					faults[e.Kind] = fk
-					kinds = append(kinds, e.Kind)
+					fk = &faultValues{FaultSummary: FaultSummary{Kind: e.Kind, Variant: e.Variant, Surfaced: map[string]int64{}}}
+					faults[k] = fk
+					kinds = append(kinds, k)
 				}
 				fk.add(e)
 			}
@@ -135,6 +159,9 @@ func (f *faultValues) add(e results.EventOutcome) {
 	}
 	if e.InjectedErrors != nil {
 		f.Injected += *e.InjectedErrors
+	}
+	if e.LeadersMoved != nil {
+		f.LeadersMoved += *e.LeadersMoved
 	}
 	for k, v := range e.RejectedCommits {
 		f.Surfaced[k] += v

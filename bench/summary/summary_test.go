@@ -86,8 +86,8 @@ func TestMicrosHidesUnsupportedTails(t *testing.T) {
 	}
 }
 
-// A cell's faults are summarised per kind, in the order they happen, over
-// every repetition; events are not faults.
+// A cell's faults are summarised per kind and variant, in the order they
+// happen, over every repetition; events are not faults.
 func TestScenarioFaultsPerKind(t *testing.T) {
 	ms := func(v float64) *float64 { return &v }
 	n := func(v int64) *int64 { return &v }
@@ -95,11 +95,12 @@ func TestScenarioFaultsPerKind(t *testing.T) {
 		res := result(t, "w/sync/100rec/g", "sync", r, 500, []int{100}, nil)
 		res.Group = &spec.Group{Name: "g"}
 		res.Events = []spec.Event{{Kind: spec.EventKill, At: 0.1}}
-		res.Faults = []spec.Fault{{Kind: spec.FaultPartition, At: 0.5}, {Kind: spec.FaultCommitErrors, At: 0.3}}
+		res.Faults = []spec.Fault{{Kind: spec.FaultPartition, At: 0.5}, {Kind: spec.FaultCommitErrors, At: 0.3}, {Kind: spec.FaultPartition, At: 0.7, Mode: spec.PartitionStall}}
 		res.Scenario = &results.Scenario{Members: 1, Events: []results.EventOutcome{
 			{Kind: spec.EventKill, ReplayedRecords: 100, NoProgressMaxMs: 999},
-			{Kind: spec.FaultCommitErrors, ReplayedRecords: 0, NoProgressMaxMs: 10, InjectedErrors: n(4), RejectedCommits: map[string]int64{"REBALANCE_IN_PROGRESS": 4}},
-			{Kind: spec.FaultPartition, ReplayedRecords: 2000, NoProgressMaxMs: stall, RecoveryMs: ms(1000), RejectedCommits: map[string]int64{"NETWORK": 3}},
+			{Kind: spec.FaultCommitErrors, Variant: "REBALANCE_IN_PROGRESS", ReplayedRecords: 0, NoProgressMaxMs: 10, InjectedErrors: n(4), RejectedCommits: map[string]int64{"REBALANCE_IN_PROGRESS": 4}},
+			{Kind: spec.FaultPartition, Variant: spec.PartitionReset, ReplayedRecords: 2000, NoProgressMaxMs: stall, RecoveryMs: ms(1000), RejectedCommits: map[string]int64{"NETWORK": 3}},
+			{Kind: spec.FaultPartition, Variant: spec.PartitionStall, ReplayedRecords: 0, NoProgressMaxMs: 5000, RecoveryMs: ms(3)},
 		}}
 		return res
 	}
@@ -108,13 +109,16 @@ func TestScenarioFaultsPerKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := cells[0].Scenario
-	if s == nil || len(s.Faults) != 2 {
-		t.Fatalf("scenario %+v: want two fault kinds", s)
+	if s == nil || len(s.Faults) != 3 {
+		t.Fatalf("scenario %+v: want three fault kinds and variants", s)
 	}
-	if got := s.Events; len(got) != 3 || got[0] != spec.EventKill || got[1] != spec.FaultCommitErrors || got[2] != spec.FaultPartition {
-		t.Errorf("schedule %v, want kill, commit-errors, partition", got)
+	if got := s.Events; len(got) != 4 || got[0] != spec.EventKill || got[1] != spec.FaultCommitErrors || got[2] != spec.FaultPartition {
+		t.Errorf("schedule %v, want kill, commit-errors, partition, partition", got)
 	}
-	ce, pt := s.Faults[0], s.Faults[1]
+	ce, pt, st := s.Faults[0], s.Faults[1], s.Faults[2]
+	if pt.Label() != "partition (reset)" || st.Label() != "partition (stall)" || st.NoProgressMs.Mean != 5000 || st.Replayed.N != 2 {
+		t.Errorf("the stall's row %q %+v apart from the reset's %q", st.Label(), st, pt.Label())
+	}
 	if ce.Kind != spec.FaultCommitErrors || ce.Injected != 8 || ce.Surfaced["REBALANCE_IN_PROGRESS"] != 8 || ce.RecoveryMs.N != 0 {
 		t.Errorf("commit errors %+v", ce)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/commitbench/commitbench/bench/spec"
 	"github.com/commitbench/commitbench/bench/summary"
 )
 
@@ -105,18 +104,14 @@ func PrintFaults(w io.Writer, cells []summary.Cell) error {
 		}
 		if head := c.Workload + "\x00" + c.Broker.Label(); head != last {
 			block(tw, last != "", fmt.Sprintf("faults of workload %s on %s (per fault; lost is the whole scenario's)", c.Workload, c.Broker.Kind), "strategy", "interval", "group", "fault", "n", "replayed", "no progress ms", "max",
-				"recovery ms", "injected", "failed commits", "members failed", "lost", "")
+				"recovery ms", "injected / moved", "failed commits", "members failed", "lost", "")
 			last = head
 		}
 		for _, f := range c.Scenario.Faults {
-			injected := "–"
-			if f.Kind == spec.FaultCommitErrors {
-				injected = fmt.Sprint(f.Injected)
-			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
-				c.Strategy, c.Label(), c.Scenario.Group, f.Kind, f.NoProgressMs.N, stat(f.Replayed, "%.0f"),
+				c.Strategy, c.Label(), c.Scenario.Group, f.Label(), f.NoProgressMs.N, stat(f.Replayed, "%.0f"),
 				stat(f.NoProgressMs, "%.0f"), stat(Stat{Mean: f.NoProgressMs.Max, N: f.NoProgressMs.N}, "%.0f"),
-				stat(f.RecoveryMs, "%.0f"), injected, Counts(f.Surfaced), f.MembersFailed, c.Scenario.Lost)
+				stat(f.RecoveryMs, "%.0f"), f.Did(), Counts(f.Surfaced), f.MembersFailed, c.Scenario.Lost)
 		}
 	}
 	return tw.Flush()
