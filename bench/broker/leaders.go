@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -187,14 +188,21 @@ func waitReassigned(ctx context.Context, adm *kadm.Client, set kadm.TopicsSet) e
 
 // OffsetsPartition is the __consumer_offsets partition that holds group's
 // offsets, among n: the leader of it is the group's coordinator. Kafka
-// picks it from Java's String.hashCode of the group id, made
-// non-negative by masking the sign bit (Utils.abs), modulo n.
+// picks it as Utils.abs(groupId.hashCode()) % n — Java's String.hashCode,
+// and an abs that maps Integer.MIN_VALUE to 0 (not a mask of the sign
+// bit, which picks another partition for every negative hash).
 func OffsetsPartition(group string, n int) int32 {
 	var h int32
 	for _, c := range utf16Units(group) {
 		h = 31*h + int32(c)
 	}
-	return (h & 0x7fffffff) % int32(n)
+	switch {
+	case h == math.MinInt32:
+		h = 0
+	case h < 0:
+		h = -h
+	}
+	return h % int32(n)
 }
 
 // utf16Units are s's UTF-16 code units: what Java hashes.
@@ -244,7 +252,9 @@ func MoveCoordinator(ctx context.Context, cl *kgo.Client, group string) (from, t
 			return from, node, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, 0, fmt.Errorf("the coordinator of group %s is still node %d 10 s after its __consumer_offsets partition %d moved", group, from, p)
+			now, _ := leaders(ctx, cl, OffsetsTopic)
+			return 0, 0, fmt.Errorf("the coordinator of group %s is still node %d 10 s after its __consumer_offsets partition %d moved (before: leader %d replicas %v isr %v; now: leader %d replicas %v isr %v)",
+				group, from, p, ps[p].Leader, ps[p].Replicas, ps[p].ISR, now[p].Leader, now[p].Replicas, now[p].ISR)
 		}
 		select {
 		case <-ctx.Done():

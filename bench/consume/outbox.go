@@ -68,6 +68,7 @@ func runOutboxMember(ctx context.Context, e *Env) error {
 	draining := make(chan struct{})
 	go func() { relayErr <- relay(rctx, e, sc, sc.wake, draining) }()
 	e.drain = func(ctx context.Context) error {
+		sc.freeze()
 		defer stop()
 		close(draining)
 		poke(sc.wake)
@@ -101,7 +102,10 @@ func poke(wake chan struct{}) {
 type relayScope struct {
 	mu    sync.Mutex
 	owned map[int32]bool
-	wake  chan struct{} // a commit or an assignment: rows may wait
+	// frozen (the member is leaving and its relay draining) keeps the
+	// scope as it was when the drain began.
+	frozen bool
+	wake   chan struct{} // a commit or an assignment: rows may wait
 }
 
 func newRelayScope() *relayScope {
@@ -120,13 +124,28 @@ func (s *relayScope) join(ps []int32) {
 }
 
 // leave takes partitions out of the scope; a round in flight finishes
-// what it claimed.
+// what it claimed. A frozen scope keeps them.
 func (s *relayScope) leave(ps []int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.frozen {
+		return
+	}
 	for _, p := range ps {
 		delete(s.owned, p)
 	}
+}
+
+// freeze keeps the scope as it is from now on: a leaving member's relay
+// drains the rows of the partitions it had when the drain began, even if
+// the group takes them meanwhile — a member whose session ran out while
+// it drained (a network stall) left 22,500 rows unsent when the last
+// member's scope emptied. The claims keep a successor's relay and this
+// one from publishing the same rows; the scope only shares the work.
+func (s *relayScope) freeze() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frozen = true
 }
 
 // parts lists the scope, sorted.

@@ -124,35 +124,59 @@ func TestFaultsOnLocalKafka(t *testing.T) {
 	}
 }
 
-// On three nodes the coordinator's node going away moves the group's
-// coordinator (and its partitions' leaders) to another, and so do leader
-// moves on the live cluster: a controlled shutdown, a move of every
-// partition's leader, a SIGKILL and a move of the coordinator alone lose
-// nothing under at-least-once-sync, and each move moved what it names.
-func TestCoordinatorFaultsOnThreeLocalNodes(t *testing.T) {
+// Faults on three local nodes, one cluster for both halves:
+//   - the coordinator's node going away moves the group's coordinator
+//     (and its partitions' leaders) to another, and so do leader moves on
+//     the live cluster: a move of every partition's leader, a move of the
+//     coordinator alone, a controlled shutdown and a SIGKILL lose nothing
+//     under at-least-once-sync, and each move moved what it names;
+//   - the exactly-once family, with PostgreSQL as the sink, across the
+//     coordinator's node SIGKILLed, the coordinator moved and a stall of
+//     the network: every effect lands exactly once.
+func TestFaultsOnThreeLocalNodes(t *testing.T) {
 	b := startLocalKafka(t, 3)
-	w := faultWorkload(t, "local", "at-least-once-sync", 500,
-		"{kind: leader-move, at: 0.1}", "{kind: leader-move, of: coordinator, at: 0.2}",
-		"{kind: broker-restart, at: 0.3, for: 2s, clean: true}", "{kind: broker-restart, at: 0.6, for: 2s}")
-	w.Topic.Records = 40000
-	s := scenarioOf(t, runOn(t, b, w))
-	// The group may finish the topic on the other nodes before the node
-	// is back: no recovery figure is asserted.
-	if s.Lost != 0 {
-		t.Errorf("lost %d records, want 0", s.Lost)
-	}
-	// The moves come first, on a cluster with every replica in sync (a
-	// clean restart's stop and start outlast the rest of the topic here):
-	// every move moves.
-	want := map[int64]int{4000: int(w.Topic.Partitions), 8000: 1}
-	got := map[int64]int{}
-	for _, ev := range s.Events {
-		if ev.LeadersMoved != nil {
-			got[ev.PlannedAtRecords] = *ev.LeadersMoved
+	t.Run("at-least-once-sync", func(t *testing.T) {
+		w := faultWorkload(t, "local", "at-least-once-sync", 500,
+			"{kind: leader-move, at: 0.1}", "{kind: leader-move, of: coordinator, at: 0.2}",
+			"{kind: broker-restart, at: 0.3, for: 2s, clean: true}", "{kind: broker-restart, at: 0.6, for: 2s}")
+		w.Topic.Records = 40000
+		s := scenarioOf(t, runOn(t, b, w))
+		// The group may finish the topic on the other nodes before the
+		// node is back: no recovery figure is asserted.
+		if s.Lost != 0 {
+			t.Errorf("lost %d records, want 0", s.Lost)
 		}
-	}
-	if !maps.Equal(got, want) {
-		t.Errorf("leaders moved by the move planned at each record: %v, want %v", got, want)
+		// The moves come first, on a cluster with every replica in sync (a
+		// clean restart's stop and start outlast the rest of the topic
+		// here): every move moves.
+		want := map[int64]int{4000: int(w.Topic.Partitions), 8000: 1}
+		got := map[int64]int{}
+		for _, ev := range s.Events {
+			if ev.LeadersMoved != nil {
+				got[ev.PlannedAtRecords] = *ev.LeadersMoved
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("leaders moved by the move planned at each record: %v, want %v", got, want)
+		}
+	})
+	dsn := pgDSN(t)
+	for _, name := range []string{"exactly-once-db", "idempotent", "outbox", "transactional"} {
+		t.Run(name, func(t *testing.T) {
+			w := faultWorkload(t, "local", name, 500, "{kind: broker-restart, at: 0.2, for: 2s}",
+				"{kind: leader-move, of: coordinator, at: 0.5}", "{kind: partition, at: 0.7, for: 3s, mode: stall}")
+			w.Topic.Records = 40000
+			if name != "transactional" {
+				w.Sink = spec.Sink{Kind: "postgres", DSN: dsn}
+			}
+			s := scenarioOf(t, runOn(t, b, w))
+			if s.Lost != 0 || s.Duplicates != 0 {
+				t.Errorf("lost %d, duplicated %d effects; want 0 and 0", s.Lost, s.Duplicates)
+			}
+			if rl := s.Relay; name == "outbox" && (rl == nil || rl.Missing != 0) {
+				t.Errorf("the relay: %+v; want every event published", rl)
+			}
+		})
 	}
 }
 
