@@ -232,9 +232,8 @@ func startContainer(ctx context.Context, img string, port int, o ContainerOption
 		"share.coordinator.state.topic.replication.factor": "1",
 		"share.coordinator.state.topic.min.isr":            "1",
 		"group.initial.rebalance.delay.ms":                 "0",
-		// Workloads may ask for session timeouts below Kafka's 6 s minimum.
-		"group.min.session.timeout.ms": "1000",
 	}
+	maps.Copy(cfg, groupTimeoutFloors())
 	maps.Copy(cfg, o.Config)
 	env := map[string]string{
 		"CLUSTER_ID":      clusterID(),

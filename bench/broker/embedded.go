@@ -27,14 +27,24 @@ type Embedded struct {
 	desc cluster.Description
 }
 
-// StartEmbedded starts a one-node kfake cluster on 127.0.0.1.
-func StartEmbedded(o Options) (*Embedded, error) {
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
+// FakeGroupOpts are the kfake options that let a workload's groups time
+// out in seconds, as groupTimeoutFloors does for Kafka.
+func FakeGroupOpts() []kfake.Opt {
+	return []kfake.Opt{
 		// kfake's 6 s minimum would override shorter session timeouts
 		// that a workload asks for.
 		kfake.GroupMinSessionTimeout(time.Second),
-	)
+		// kfake reads a KIP-848 group's session timeout from the group's
+		// config but its heartbeat interval only from the broker's (5 s
+		// by default): a member told to beat every 5 s in a 2 s session
+		// is fenced at every beat and replays without end.
+		kfake.BrokerConfigs(map[string]string{"group.consumer.heartbeat.interval.ms": "250"}),
+	}
+}
+
+// StartEmbedded starts a one-node kfake cluster on 127.0.0.1.
+func StartEmbedded(o Options) (*Embedded, error) {
+	c, err := kfake.NewCluster(append(FakeGroupOpts(), kfake.NumBrokers(1))...)
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded broker: %w", err)
 	}

@@ -301,9 +301,8 @@ func (l *Local) start(ctx context.Context, java, libs, heap string, n, rf, isr i
 			"share.coordinator.state.topic.replication.factor": strconv.Itoa(rf),
 			"share.coordinator.state.topic.min.isr":            strconv.Itoa(isr),
 			"group.initial.rebalance.delay.ms":                 "0",
-			// Workloads may ask for session timeouts below Kafka's 6 s minimum.
-			"group.min.session.timeout.ms": "1000",
 		}
+		maps.Copy(cfg, groupTimeoutFloors())
 		maps.Copy(cfg, extra)
 		props[i] = filepath.Join(nodeDir, "server.properties")
 		if err := os.WriteFile(props[i], renderProperties(id, n, cfg), 0o644); err != nil {

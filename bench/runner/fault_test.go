@@ -160,6 +160,10 @@ func TestFaultsOnThreeLocalNodes(t *testing.T) {
 			t.Errorf("leaders moved by the move planned at each record: %v, want %v", got, want)
 		}
 	})
+	// A group of three rolled on replicated offsets, under both protocols.
+	for _, g := range []string{rollingClassic, rollingConsumer} {
+		t.Run(g, func(t *testing.T) { checkCleanRollingRestart(t, b, g) })
+	}
 	dsn := pgDSN(t)
 	for _, name := range []string{"exactly-once-db", "idempotent", "outbox", "transactional"} {
 		t.Run(name, func(t *testing.T) {

@@ -108,10 +108,29 @@ func TestGroupPauseMakesAZombie(t *testing.T) {
 	// is a multiple of, and pauses at 0.3 of it, when every member has
 	// processed for a while (a member just given its partitions has
 	// nothing to replay): the paused member holds processed, uncommitted
-	// records unless the pause lands on its very commit.
-	w := groupWorkload(t, "at-least-once-sync", 7000, "{members: 3}", "{kind: pause, at: 0.3, for: 5s}")
+	// records unless the pause lands on its very commit. Under the
+	// consumer protocol the 2 s session timeout is the group's config on
+	// the broker (its default is 45 s, which the pause would not exceed).
+	for _, g := range []string{"{members: 3}", "{members: 3, protocol: consumer, static_membership: false}"} {
+		t.Run(g, func(t *testing.T) {
+			checkPauseReplays(t, runOne(t, pauseWorkload(t, g)))
+		})
+	}
+}
+
+// pauseWorkload pauses one of the group's members for 5 s, past its 2 s
+// session timeout, under at-least-once-sync every 7,000 records.
+func pauseWorkload(t *testing.T, group string) *spec.Workload {
+	t.Helper()
+	w := groupWorkload(t, "at-least-once-sync", 7000, group, "{kind: pause, at: 0.3, for: 5s}")
 	w.Topic.Records = 90000
-	res := runOne(t, w)
+	return w
+}
+
+// checkPauseReplays asserts a pause past the session timeout moved the
+// member's partitions and replayed what it held, losing nothing.
+func checkPauseReplays(t *testing.T, res results.Result) {
+	t.Helper()
 	s := scenarioOf(t, res)
 	if s.Lost != 0 {
 		t.Errorf("lost %d records, want 0 under at-least-once", s.Lost)

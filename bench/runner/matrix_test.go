@@ -149,12 +149,21 @@ client: {session_timeout: 2s, max_poll_records: 100}
 // TestKillPoints kills every strategy at every kill point its loop passes —
 // the narrow windows random kills rarely hit — and holds it to its claim.
 func TestKillPoints(t *testing.T) {
+	testKillPoints(t, runOne, spec.Sink{})
+}
+
+// testKillPoints runs every strategy at every one of its kill points with
+// run, the exactly-once family's database on sink (SQLite when empty).
+func testKillPoints(t *testing.T, run func(*testing.T, *spec.Workload) results.Result, sink spec.Sink) {
 	for _, name := range strategy.Names() {
 		info, _ := strategy.Lookup(name)
 		for _, point := range info.KillPoints {
 			t.Run(name+"/"+point, func(t *testing.T) {
 				w := killPointWorkload(t, name, point)
-				res := runOne(t, w)
+				if sink.Kind != "" {
+					w.Sink = sink
+				}
+				res := run(t, w)
 				c := crashed(t, res)
 				for _, l := range c.Landed {
 					if l.KillPoint != point {

@@ -344,12 +344,32 @@ func (r *Runner) workerConfig(p spec.Point, phase, ledger string) worker.Config 
 }
 
 // checkProtocols refuses, before anything runs, a group under the consumer
-// protocol (KIP-848) on a broker that does not speak it.
+// protocol (KIP-848) on a broker that does not speak it, or that would
+// refuse the group's session timeout.
 func (r *Runner) checkProtocols(ctx context.Context) error {
 	i := slices.IndexFunc(r.w.Groups, func(g spec.Group) bool { return g.Protocol == spec.ProtocolConsumer })
 	if i < 0 {
 		return nil
 	}
+	if err := r.checkVersions(ctx, i); err != nil {
+		return err
+	}
+	for i, g := range r.w.Groups {
+		if g.Protocol != spec.ProtocolConsumer {
+			continue
+		}
+		if err := broker.SetConsumerGroupSession(ctx, r.admCl, GroupPrefix(r.runID)+"check", g.SessionTimeout.D(), true); err != nil {
+			return &spec.Error{Field: fmt.Sprintf("groups[%d].session_timeout", i),
+				Problem: fmt.Sprintf("the broker keeps a consumer-protocol group's session timeout, and refused %s: %v", g.SessionTimeout, err),
+				Fix:     "use a timeout within the broker's group.consumer.min.session.timeout.ms and group.consumer.max.session.timeout.ms (45s to 60s unless the cluster lowered them), and let this client alter group configs"}
+		}
+	}
+	return nil
+}
+
+// checkVersions refuses a broker that does not speak the consumer
+// protocol, which groups[i] asks for.
+func (r *Runner) checkVersions(ctx context.Context, i int) error {
 	vs, err := r.adm.ApiVersions(ctx)
 	if err != nil {
 		return fmt.Errorf("asking the broker which requests it speaks: %w", err)

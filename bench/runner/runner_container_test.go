@@ -35,15 +35,20 @@ func startContainerBroker(t *testing.T) broker.Broker {
 	return b
 }
 
-// At-least-once with synchronous commits against real Kafka in a
-// container: two SIGKILLs, no record lost, no crash replaying more than
-// one commit interval.
-func TestAtLeastOnceSyncOnContainer(t *testing.T) {
+// Real Kafka in a container: at-least-once with synchronous commits
+// across two SIGKILLs loses no record and no crash replays more than one
+// commit interval; a group of three rolls under both protocols.
+func TestOnContainer(t *testing.T) {
 	b := startContainerBroker(t)
-	const n = 1000
-	res := runOn(t, b, crashWorkload(t, "at-least-once-sync", n, 2))
-	if res.Broker.Kind != "container" {
-		t.Errorf("result says broker %+v; want kind container", res.Broker)
+	t.Run("crashes", func(t *testing.T) {
+		const n = 1000
+		res := runOn(t, b, crashWorkload(t, "at-least-once-sync", n, 2))
+		if res.Broker.Kind != "container" {
+			t.Errorf("result says broker %+v; want kind container", res.Broker)
+		}
+		checkAtLeastOnce(t, res, n)
+	})
+	for _, g := range []string{rollingClassic, rollingConsumer} {
+		t.Run(g, func(t *testing.T) { checkCleanRollingRestart(t, b, g) })
 	}
-	checkAtLeastOnce(t, res, n)
 }

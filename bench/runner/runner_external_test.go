@@ -12,14 +12,15 @@ import (
 	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/broker/brokertest"
 	"github.com/commitbench/commitbench/bench/cluster"
+	"github.com/commitbench/commitbench/bench/spec"
 )
 
-// An external cluster behind TLS and SCRAM: workers reach it with the same
-// settings, the password reaches no result, and the run's topics (under
-// its prefix) are gone afterwards.
+// An external cluster behind TLS and SCRAM: workers — a lone one and a
+// group's — reach it with the same settings, the password reaches no
+// result, and the run's topics (under its prefix) are gone afterwards.
 func TestExternalSecuredCluster(t *testing.T) {
 	const secret = "pa55-word-never-logged"
-	f := brokertest.StartSecuredFake(t, "bench", secret)
+	f := brokertest.StartSecuredFake(t, "bench", secret, broker.FakeGroupOpts()...)
 	t.Setenv("CB_TEST_KAFKA_PASSWORD", secret)
 	conn := cluster.Conn{
 		Bootstrap: f.Cluster.ListenAddrs(),
@@ -56,6 +57,15 @@ func TestExternalSecuredCluster(t *testing.T) {
 	}
 	if res.Broker.Kind != "external" {
 		t.Errorf("broker kind %q", res.Broker.Kind)
+	}
+	// A group of three on the secured cluster, each member with the
+	// cluster's TLS and SASL, rolled under both protocols.
+	for _, g := range []string{rollingClassic, rollingConsumer} {
+		t.Run(g, func(t *testing.T) {
+			checkCleanRollingRestart(t, b, g, func(w *spec.Workload) {
+				w.Broker.Kind, w.Broker.TopicPrefix = "external", "cbtest-"
+			})
+		})
 	}
 
 	cl, err := newClient(conn, "test")

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/commitbench/commitbench/bench/broker"
 	"github.com/commitbench/commitbench/bench/consume"
 	"github.com/commitbench/commitbench/bench/results"
 	"github.com/commitbench/commitbench/bench/spec"
@@ -168,6 +169,12 @@ func (r *Runner) scenario(ctx context.Context, p spec.Point, strat consume.Strat
 		sc.events = append(sc.events, ev)
 	}
 	defer sc.removeFaults()
+	if sc.g.Protocol == spec.ProtocolConsumer {
+		// The broker keeps a KIP-848 group's session timeout.
+		if err := broker.SetConsumerGroupSession(ctx, r.admCl, ph.cfg.Group, sc.g.SessionTimeout.D(), false); err != nil {
+			return nil, err
+		}
+	}
 	sc.began = time.Now()
 	for range sc.g.Members {
 		if _, err := sc.startMember(ctx, nil); err != nil {

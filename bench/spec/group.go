@@ -40,7 +40,10 @@ type Group struct {
 	// are processed (kgo.BlockRebalanceOnPoll).
 	BlockRebalanceOnPoll bool `yaml:"block_rebalance_on_poll" json:"block_rebalance_on_poll"`
 	// SessionTimeout (default: client.session_timeout) and
-	// RebalanceTimeout (default: the session timeout) of the group.
+	// RebalanceTimeout (default: the session timeout) of the group. Under
+	// the consumer protocol the broker keeps the session timeout: the run
+	// sets it as the group's consumer.session.timeout.ms (heartbeat a
+	// third of it) before the members join.
 	SessionTimeout   Duration `yaml:"session_timeout" json:"session_timeout_ns"`
 	RebalanceTimeout Duration `yaml:"rebalance_timeout" json:"rebalance_timeout_ns"`
 }
@@ -235,9 +238,6 @@ func (w *Workload) validateEvents(gi int, g Group) error {
 			}
 			members -= e.Members
 		case EventPause:
-			if g.Protocol == ProtocolConsumer {
-				return bad(at+".kind", "a pause under the consumer protocol: its session timeout is the broker's (group.consumer.session.timeout.ms), which the workload cannot see", "pause a classic group")
-			}
 			if i, ok := w.sqliteWriter(); ok {
 				return bad(at+".kind", fmt.Sprintf("a pause under strategies[%d] on sink sqlite: SQLite has one writer, so the paused member's open transaction holds the write lock for the whole pause and the other members' writes time out (busy_timeout 10s)", i),
 					"use sink: {kind: postgres, dsn: ...}, or drop the pause")

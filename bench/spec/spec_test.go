@@ -131,7 +131,7 @@ func TestGroupValidation(t *testing.T) {
 		{"unknown protocol", "groups: [{protocol: eager}]\n", "groups[0].protocol", "classic or consumer", ""},
 		{"cooperative under KIP-848", "groups: [{protocol: consumer, balancer: cooperative-sticky}]\n", "groups[0].balancer", "range or sticky", ""},
 		{"short pause", "groups: [{members: 2}]\nevents: [{kind: pause, at: 0.5, for: 1s}]\n", "events[0].for", "pause for longer", ""},
-		{"pause under KIP-848", "groups: [{members: 2, protocol: consumer}]\nevents: [{kind: pause, at: 0.5, for: 9s}]\n", "events[0].kind", "classic", ""},
+		{"short pause under KIP-848", "groups: [{members: 2, protocol: consumer, session_timeout: 3s}]\nevents: [{kind: pause, at: 0.5, for: 3s}]\n", "events[0].for", "pause for longer", ""},
 		{"events out of order", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5}, {kind: kill, at: 0.2}]\n", "events[1].at", "in the order", ""},
 		{"scale in to nobody", "groups: [{members: 2}]\nevents: [{kind: scale-in, at: 0.5, members: 2}]\n", "events[0].members", "at least one", ""},
 		{"kill more than there are", "groups: [{members: 2}]\nevents: [{kind: kill, at: 0.5, members: 3}]\n", "events[0].members", "at most as many", ""},

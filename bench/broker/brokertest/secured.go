@@ -29,8 +29,9 @@ type SecuredFake struct {
 }
 
 // StartSecuredFake starts kfake on loopback with TLS (a fresh self-signed
-// CA) and a SCRAM-SHA-256 user; it stops when the test ends.
-func StartSecuredFake(t testing.TB, user, password string) SecuredFake {
+// CA) and a SCRAM-SHA-256 user, with opts (broker.FakeGroupOpts for
+// groups); it stops when the test ends.
+func StartSecuredFake(t testing.TB, user, password string, opts ...kfake.Opt) SecuredFake {
 	t.Helper()
 	dir := t.TempDir()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -67,13 +68,12 @@ func StartSecuredFake(t testing.TB, user, password string) SecuredFake {
 	if err := os.WriteFile(pw, []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := kfake.NewCluster(
+	c, err := kfake.NewCluster(append(opts,
 		kfake.NumBrokers(1),
-		kfake.GroupMinSessionTimeout(time.Second),
 		kfake.EnableSASL(),
 		kfake.Superuser("SCRAM-SHA-256", user, password),
 		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}
