@@ -96,6 +96,9 @@ type Env struct {
 	owned    []bool // indexed by partition: the member owns it now
 	touched  []bool // processed since the last PartProgress report
 	closing  atomic.Bool
+	// seeks counts seekOwned's rewinds: a poll's records accepted before
+	// one must be accepted again after it.
+	seeks int
 
 	parts     []partState // indexed by partition: the per-record path uses no map
 	remaining int         // partitions whose position is short of End

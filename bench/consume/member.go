@@ -321,6 +321,7 @@ func (e *Env) rewindOwned(ctx context.Context, leaving []int32) error {
 // its offset in at (0 where absent), as what the sink stores, and skips
 // what was fetched before (accept). Call it under the member's lock.
 func (e *Env) seekOwned(at map[int32]int64, leaving []int32) {
+	e.seeks++
 	set := map[int32]kgo.EpochOffset{}
 	for p := range e.parts {
 		if !e.owned[p] || slices.Contains(leaving, int32(p)) {

@@ -12,7 +12,7 @@ import (
 )
 
 // echo serves one line-echoing listener on loopback.
-func echo(t *testing.T) string {
+func echo(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -153,6 +153,47 @@ func BenchmarkProxyCPU(b *testing.B) {
 			b.StopTimer()
 			mb := float64(b.N) * float64(len(chunk)) / 1e6
 			b.ReportMetric(float64(cpuTime(b)-before)/1e6/mb, "cpu-ms/MB")
+		})
+	}
+}
+
+// BenchmarkProxyRoundTrip is what the proxy adds to a small request's
+// round trip (a 100-byte line and its echo, one at a time, as a commit
+// and its answer): direct, through a proxy without toxics, and with 1 ms
+// of latency. ns/op is the round trip. Run: go test -bench
+// ProxyRoundTrip ./bench/network.
+func BenchmarkProxyRoundTrip(b *testing.B) {
+	up := echo(b)
+	line := append(make([]byte, 99), '\n')
+	for _, tt := range []struct {
+		name string
+		p    *Profile
+	}{{"direct", nil}, {"proxied", &Profile{}}, {"proxied-1ms", &Profile{Latency: time.Millisecond}}} {
+		b.Run(tt.name, func(b *testing.B) {
+			addr := up
+			if tt.p != nil {
+				px, err := Start(*tt.p, []string{up})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer px.Close()
+				addr = px.Routes()[up]
+			}
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Write(line); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.ReadBytes('\n'); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }
