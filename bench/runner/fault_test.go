@@ -130,9 +130,11 @@ func TestFaultsOnLocalKafka(t *testing.T) {
 //     the live cluster: a move of every partition's leader, a move of the
 //     coordinator alone, a controlled shutdown and a SIGKILL lose nothing
 //     under at-least-once-sync, and each move moved what it names;
+//   - a group of three rolls under both protocols on replicated offsets;
 //   - the exactly-once family, with PostgreSQL as the sink, across the
-//     coordinator's node SIGKILLed, the coordinator moved and a stall of
-//     the network: every effect lands exactly once.
+//     coordinator's node SIGKILLed, the coordinator and every leader
+//     moved, and the network reset and stalled: every effect lands
+//     exactly once.
 func TestFaultsOnThreeLocalNodes(t *testing.T) {
 	b := startLocalKafka(t, 3)
 	t.Run("at-least-once-sync", func(t *testing.T) {
@@ -167,8 +169,9 @@ func TestFaultsOnThreeLocalNodes(t *testing.T) {
 	dsn := pgDSN(t)
 	for _, name := range []string{"exactly-once-db", "idempotent", "outbox", "transactional"} {
 		t.Run(name, func(t *testing.T) {
-			w := faultWorkload(t, "local", name, 500, "{kind: broker-restart, at: 0.2, for: 2s}",
-				"{kind: leader-move, of: coordinator, at: 0.5}", "{kind: partition, at: 0.7, for: 3s, mode: stall}")
+			w := faultWorkload(t, "local", name, 500, "{kind: broker-restart, at: 0.15, for: 2s}",
+				"{kind: leader-move, of: coordinator, at: 0.35}", "{kind: leader-move, at: 0.5}",
+				"{kind: partition, at: 0.65, for: 2s}", "{kind: partition, at: 0.8, for: 2s, mode: stall}")
 			w.Topic.Records = 40000
 			if name != "transactional" {
 				w.Sink = spec.Sink{Kind: "postgres", DSN: dsn}
